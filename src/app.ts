@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from './config.ts';
+import { createPool } from './db/pool.ts';
+import { createKeyRing } from './domain/auth.ts';
+import { createResponseCache } from './domain/idempotency/response-cache.ts';
+import { createPaymentService } from './domain/payments/payment-service.ts';
+import { registerAuth } from './plugins/app/auth.ts';
+import { registerJsonBody } from './plugins/app/json-body.ts';
+import { registerProblems } from './plugins/app/problems.ts';
+import { createMetrics } from './plugins/external/metrics.ts';
+import { createRedis } from './plugins/external/redis.ts';
+import { chargeRoutes } from './routes/charge.ts';
+import type { RouteDeps } from './routes/deps.ts';
+import { serviceRoutes } from './routes/service.ts';
+import { userRoutes } from './routes/users.ts';
+
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+export interface AppOptions {
+  readonly config: Config;
+  /** The resolved database (DATABASE_URL, or the embedded cluster's URL). */
+  readonly databaseUrl: string;
+  /** Where logs go; defaults to stdout. Tests pass a stream to scan what was logged. */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Builds the HTTP app and everything it owns (pool, Redis client, metrics); app.close() releases them all. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      ...(options.logStream === undefined ? {} : { stream: options.logStream }),
+      redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization'], censor: '[redacted]' },
+    },
+    bodyLimit: config.bodyLimitBytes,
+    // A caller's X-Request-Id is kept when it is safe to log; otherwise a fresh one.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+  })
+    .withTypeProvider<TypeBoxTypeProvider>()
+    .setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  const db = createPool(config, options.databaseUrl);
+  const redis =
+    config.redisUrl === undefined
+      ? undefined
+      : createRedis({
+          url: config.redisUrl,
+          commandTimeoutMs: config.redisCommandTimeoutMs,
+          onError: (error) => app.log.debug({ err: error.message }, 'redis connection error'),
+        });
+  const metrics = createMetrics(db);
+  const cache = createResponseCache({
+    redis,
+    ttlSeconds: config.cacheTtlSeconds,
+    memoryEntries: config.memoryCacheEntries,
+    events: {
+      lookup: metrics.cacheEvents.lookup,
+      redisError: (operation, error) => {
+        metrics.cacheEvents.redisError(operation, error);
+        app.log.warn({ operation, err: error instanceof Error ? error.message : String(error) }, 'redis unavailable; skipping it');
+      },
+    },
+  });
+  const deps: RouteDeps = {
+    config,
+    db,
+    cache,
+    payments: createPaymentService({ db, cache }),
+    metrics,
+    version: VERSION,
+  };
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  app.addHook('onClose', async () => {
+    redis?.disconnect();
+    await db.end();
+  });
+
+  registerJsonBody(app);
+  registerProblems(app);
+  registerAuth(app, createKeyRing(config.apiKeys));
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'PicoPay', version: VERSION, description: 'Exactly-once charges over HTTP' },
+      components: { securitySchemes: { ApiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(serviceRoutes(deps));
+  await app.register(chargeRoutes(deps));
+  await app.register(userRoutes(deps));
+  return app;
+}

@@ -1,0 +1,137 @@
+// One schema for every setting PicoPay reads from the environment, validated once at boot.
+// A bad value stops start-up with one line naming the variable; nothing reads process.env elsewhere.
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface ApiKeyEntry {
+  readonly client: string;
+  readonly key: string;
+  readonly admin: boolean;
+}
+
+export interface Config {
+  readonly nodeEnv: string;
+  readonly production: boolean;
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: LogLevel;
+  /** Undefined: run the embedded PostgreSQL under dataDir. */
+  readonly databaseUrl: string | undefined;
+  readonly dbPoolSize: number;
+  readonly dbConnectTimeoutMs: number;
+  readonly dbStatementTimeoutMs: number;
+  /** Bounds every lock wait: a same-key request waiting for the first one, a charge waiting for a hot account. */
+  readonly dbLockTimeoutMs: number;
+  /** Undefined: no Redis, in-process cache only. */
+  readonly redisUrl: string | undefined;
+  readonly redisCommandTimeoutMs: number;
+  readonly cacheTtlSeconds: number;
+  readonly memoryCacheEntries: number;
+  readonly apiKeys: readonly ApiKeyEntry[];
+  readonly dataDir: string;
+  /** Port of the embedded PostgreSQL used when DATABASE_URL is unset. */
+  readonly embeddedPgPort: number;
+  readonly bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw.slice(0, 40)}")`);
+  }
+  return Number(raw);
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL (${protocols.join(' or ')})`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')} (got ${parsed.protocol})`);
+  }
+  return raw;
+}
+
+const CLIENT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const API_KEY = /^[\x21-\x7e]{16,256}$/;
+
+/** "client:key,key2" → entries; a bare key belongs to client "default". */
+export function parseKeyList(name: string, raw: string | undefined, admin: boolean): ApiKeyEntry[] {
+  if (raw === undefined) return [];
+  return raw.split(',').map((item, index) => {
+    const trimmed = item.trim();
+    const colon = trimmed.indexOf(':');
+    const client = colon > 0 ? trimmed.slice(0, colon) : 'default';
+    const key = colon > 0 ? trimmed.slice(colon + 1) : trimmed;
+    if (!CLIENT_NAME.test(client)) {
+      throw new ConfigError(`${name} entry ${index + 1}: client name must be 1-64 of A-Z a-z 0-9 _ . -`);
+    }
+    if (!API_KEY.test(key)) {
+      throw new ConfigError(`${name} entry ${index + 1}: key must be 16-256 printable ASCII characters`);
+    }
+    return { client, key, admin };
+  });
+}
+
+function redisUrlFrom(env: Env): string | undefined {
+  const fromUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  if (fromUrl !== undefined) return fromUrl;
+  const host = read(env, 'REDIS_HOST');
+  if (host === undefined) return undefined;
+  if (!/^[A-Za-z0-9_.:[\]-]{1,255}$/.test(host)) throw new ConfigError('REDIS_HOST must be a host name or address');
+  return `redis://${host}:${int(env, 'REDIS_PORT', 6379, 1, 65535)}`;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
+  const production = nodeEnv === 'production';
+  const logLevel = (read(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const apiKeys = [
+    ...parseKeyList('APP_API_KEY', read(env, 'APP_API_KEY'), false),
+    ...parseKeyList('APP_API_KEYS', read(env, 'APP_API_KEYS'), false),
+    ...parseKeyList('APP_ADMIN_API_KEYS', read(env, 'APP_ADMIN_API_KEYS'), true),
+  ];
+  if (production && !apiKeys.some((k) => !k.admin)) {
+    throw new ConfigError('APP_API_KEY or APP_API_KEYS must be set when NODE_ENV=production');
+  }
+  const config: Config = {
+    nodeEnv,
+    production,
+    host: read(env, 'HOST') ?? '0.0.0.0',
+    port: int(env, 'PORT', 8000, 0, 65535),
+    logLevel: logLevel as LogLevel,
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 1, 1000),
+    dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 50, 60_000),
+    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 600_000),
+    dbLockTimeoutMs: int(env, 'DB_LOCK_TIMEOUT_MS', 5000, 10, 600_000),
+    redisUrl: redisUrlFrom(env),
+    redisCommandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 100, 5, 10_000),
+    cacheTtlSeconds: int(env, 'CACHE_TTL', 86_400, 1, 31_536_000),
+    memoryCacheEntries: int(env, 'MEMORY_CACHE_ENTRIES', 10_000, 0, 10_000_000),
+    apiKeys,
+    dataDir: read(env, 'PICOPAY_DATA_DIR') ?? '.data',
+    embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 16_384, 1024, 10_485_760),
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,35 @@
+import path from 'node:path';
+import type { Config } from '../config.ts';
+import { startEmbeddedPostgres } from './embedded.ts';
+import { migrate } from './migrate.ts';
+
+export interface Database {
+  readonly url: string;
+  readonly embedded: boolean;
+  stop(): Promise<void>;
+}
+
+/** DATABASE_URL when set; otherwise the embedded PostgreSQL in `<dataDir>/postgres`. Migrations applied either way. */
+export async function openDatabase(config: Config, log: (message: string) => void): Promise<Database> {
+  let database: Database;
+  if (config.databaseUrl !== undefined) {
+    database = { url: config.databaseUrl, embedded: false, stop: async () => {} };
+  } else {
+    log(`no DATABASE_URL: using embedded PostgreSQL (data in ${path.resolve(config.dataDir, 'postgres')})`);
+    const embedded = await startEmbeddedPostgres({
+      dataDir: path.resolve(config.dataDir),
+      port: config.embeddedPgPort,
+      database: 'picopay',
+      log,
+    });
+    database = { url: embedded.url, embedded: true, stop: () => embedded.stop() };
+  }
+  try {
+    const applied = await migrate(database.url);
+    if (applied > 0) log(`applied ${applied} migration(s)`);
+  } catch (error) {
+    await database.stop();
+    throw error;
+  }
+  return database;
+}

@@ -1,0 +1,28 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ApiKeyEntry, Config } from './config.ts';
+
+/** A new random API key: 32 bytes of entropy, URL-safe. */
+export function generateApiKey(prefix = 'pk'): string {
+  return `${prefix}_${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * Outside production, a PicoPay started with no key configured gets an admin key of client `default`, generated
+ * once and kept in `<dataDir>/admin-api-key` (mode 600) so restarts keep working with the same key.
+ */
+export function ensureDevelopmentKey(config: Config): { config: Config; generated: ApiKeyEntry | undefined } {
+  if (config.apiKeys.length > 0 || config.production) return { config, generated: undefined };
+  const file = path.resolve(config.dataDir, 'admin-api-key');
+  let key: string;
+  if (existsSync(file)) {
+    key = readFileSync(file, 'utf8').trim();
+  } else {
+    mkdirSync(path.dirname(file), { recursive: true });
+    key = generateApiKey('sk_dev');
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  }
+  const entry: ApiKeyEntry = { client: 'default', key, admin: true };
+  return { config: Object.freeze({ ...config, apiKeys: [entry] }), generated: entry };
+}

@@ -1,0 +1,114 @@
+// The closed set of expected failures, each with its HTTP status, title and default detail.
+// Services return these codes as values; the error handler is the only place that turns them into responses.
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+}
+
+export const ERRORS = {
+  unauthorized: { status: 401, title: 'Unauthorized', detail: 'Invalid or missing API Key' },
+  forbidden: { status: 403, title: 'Forbidden', detail: 'This API key may not call this endpoint' },
+  invalid_idempotency_key: {
+    status: 400,
+    title: 'Invalid Idempotency-Key',
+    detail: 'Idempotency-Key header must be 1-255 printable ASCII characters',
+  },
+  invalid_json: { status: 400, title: 'Malformed JSON', detail: 'The request body is not valid JSON' },
+  insufficient_balance: { status: 400, title: 'Insufficient balance', detail: 'Insufficient balance' },
+  user_not_found: { status: 404, title: 'User not found', detail: 'User not found' },
+  transaction_not_found: { status: 404, title: 'Transaction not found', detail: 'Transaction not found' },
+  not_found: { status: 404, title: 'Not found', detail: 'No such endpoint' },
+  method_not_allowed: { status: 405, title: 'Method not allowed', detail: 'Method not allowed' },
+  idempotency_key_in_use: {
+    status: 409,
+    title: 'Idempotency-Key in use',
+    detail: 'A request with this Idempotency-Key is still being processed; retry later',
+  },
+  payload_too_large: { status: 413, title: 'Payload too large', detail: 'The request body is too large' },
+  unsupported_media_type: {
+    status: 415,
+    title: 'Unsupported media type',
+    detail: 'Send the body as application/json',
+  },
+  validation_failed: { status: 422, title: 'Validation failed', detail: 'The request is invalid' },
+  currency_not_supported: {
+    status: 422,
+    title: 'Currency not supported',
+    detail: 'User has no account in this currency',
+  },
+  idempotency_key_reused: {
+    status: 422,
+    title: 'Idempotency-Key reused',
+    detail: 'This Idempotency-Key was already used with a different request',
+  },
+  balance_limit_exceeded: {
+    status: 422,
+    title: 'Balance limit exceeded',
+    detail: 'The credit would take the balance above the largest supported amount',
+  },
+  rate_limited: { status: 429, title: 'Too many requests', detail: 'Rate limit exceeded; retry later' },
+  internal_error: { status: 500, title: 'Internal server error', detail: 'An unexpected error occurred' },
+  database_unavailable: {
+    status: 503,
+    title: 'Service unavailable',
+    detail: 'The database is unavailable or busy; retry with the same Idempotency-Key',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Codes a money operation may record under its Idempotency-Key as a final decision (rendered in SQL). */
+export const RECORDED_DECLINES = [
+  'insufficient_balance',
+  'user_not_found',
+  'currency_not_supported',
+  'balance_limit_exceeded',
+] as const satisfies readonly ErrorCode[];
+
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+  /** A finer machine code for the field, e.g. too_many_decimals for an amount. */
+  readonly code?: string;
+}
+
+/** A failure a service returns as a value. */
+export interface Failure {
+  readonly ok: false;
+  readonly code: ErrorCode;
+  readonly detail?: string;
+  readonly errors?: readonly FieldError[];
+}
+
+export function failure(code: ErrorCode, detail?: string, errors?: readonly FieldError[]): Failure {
+  return { ok: false, code, detail, errors };
+}
+
+/** Thrown from deep inside request handling (auth hook, parsers) and rendered by the error handler. */
+export class ProblemError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string | undefined;
+  readonly errors: readonly FieldError[] | undefined;
+  constructor(code: ErrorCode, detail?: string, errors?: readonly FieldError[]) {
+    super(detail ?? ERRORS[code].detail);
+    this.code = code;
+    this.detail = detail;
+    this.errors = errors;
+  }
+}
+
+/** RFC 9457 problem body. Member order matches picopay_problem() in SQL so recorded declines are byte-equal. */
+export function renderProblem(code: ErrorCode, detail?: string, errors?: readonly FieldError[]): string {
+  const spec: ErrorSpec = ERRORS[code];
+  const body: Record<string, unknown> = {
+    type: `urn:picopay:problem:${code}`,
+    title: spec.title,
+    status: spec.status,
+    detail: detail ?? spec.detail,
+    code,
+  };
+  if (errors !== undefined && errors.length > 0) body.errors = errors;
+  return JSON.stringify(body);
+}

@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto';
+
+const BARE = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
+// RFC 8941 sf-string: printable ASCII, with \" and \\ as the only escapes.
+const QUOTED = /^"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$/;
+
+/**
+ * The Idempotency-Key header's value, bare (`550e8400-…`) or as an RFC 8941 quoted string; undefined when it is
+ * missing, empty, longer than 255 characters or not printable ASCII.
+ */
+export function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const quoted = QUOTED.exec(header);
+  const key = quoted?.[1] !== undefined ? quoted[1].replace(/\\(["\\])/g, '$1') : header;
+  if (key.length === 0 || key.length > 255) return undefined;
+  if (quoted === null && !BARE.test(key)) return undefined;
+  return key;
+}
+
+/** What makes two requests "the same" for an Idempotency-Key: the operation and every field that moves money. */
+export interface FingerprintInput {
+  readonly operation: 'charge' | 'credit';
+  readonly userId: bigint;
+  readonly currency: string;
+  readonly amountMinor: bigint;
+  readonly description: string | null;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export function fingerprint(input: FingerprintInput): Buffer {
+  const metadata = Object.keys(input.metadata)
+    .sort()
+    .map((k) => [k, input.metadata[k]]);
+  const canonical = JSON.stringify([
+    input.operation,
+    input.userId.toString(),
+    input.currency,
+    input.amountMinor.toString(),
+    input.description,
+    metadata,
+  ]);
+  return createHash('sha256').update(canonical, 'utf8').digest();
+}

@@ -1,0 +1,36 @@
+/** A bounded map that forgets its least recently used entry first and drops entries older than their TTL. */
+export class LruCache<V> {
+  readonly #entries = new Map<string, { value: V; expiresAt: number }>();
+  readonly #capacity: number;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+
+  constructor(capacity: number, ttlMs: number, now: () => number = Date.now) {
+    this.#capacity = capacity;
+    this.#ttlMs = ttlMs;
+    this.#now = now;
+  }
+
+  get(key: string): V | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(key);
+    if (entry.expiresAt <= this.#now()) return undefined;
+    this.#entries.set(key, entry); // most recently used goes last
+    return entry.value;
+  }
+
+  set(key: string, value: V): void {
+    if (this.#capacity === 0) return;
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, expiresAt: this.#now() + this.#ttlMs });
+    if (this.#entries.size > this.#capacity) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}

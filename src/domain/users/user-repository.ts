@@ -1,0 +1,60 @@
+import type { Db } from '../../db/pool.ts';
+
+export interface OpeningBalance {
+  readonly currency: string;
+  readonly exponent: number;
+  readonly amount: bigint;
+}
+
+export interface TransactionPage {
+  /** Each item is a transaction object rendered by picopay_transaction_json(). */
+  readonly items: readonly string[];
+  readonly nextCursor: bigint | null;
+}
+
+const CREATE_USER = 'SELECT picopay_create_user($1, $2) AS json';
+const USER_JSON = 'SELECT picopay_user_json($1) AS json';
+const TRANSACTION_JSON = `
+  SELECT picopay_transaction_json(e, a.exponent, a.currency) AS json, e.type
+    FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
+   WHERE e.id = $1`;
+// Keyset pagination, newest first; one extra row tells whether another page exists.
+const USER_TRANSACTIONS = `
+  SELECT picopay_transaction_json(e, a.exponent, a.currency) AS json, e.id
+    FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
+   WHERE e.user_id = $1 AND ($2::bigint IS NULL OR e.id < $2)
+   ORDER BY e.id DESC
+   LIMIT $3`;
+
+export const userRepository = {
+  async create(db: Db, name: string | null, balances: readonly OpeningBalance[]): Promise<string> {
+    const opening = balances.map((b) => ({ currency: b.currency, exponent: b.exponent, amount: b.amount.toString() }));
+    const result = await db.query<{ json: string }>(CREATE_USER, [name, JSON.stringify(opening)]);
+    return result.rows[0]!.json;
+  },
+
+  async find(db: Db, userId: bigint): Promise<string | undefined> {
+    const result = await db.query<{ json: string | null }>({ name: 'user_json', text: USER_JSON, values: [userId.toString()] });
+    return result.rows[0]?.json ?? undefined;
+  },
+
+  async findTransaction(db: Db, id: bigint): Promise<{ json: string; type: string } | undefined> {
+    const result = await db.query<{ json: string; type: string }>({
+      name: 'transaction_json',
+      text: TRANSACTION_JSON,
+      values: [id.toString()],
+    });
+    return result.rows[0];
+  },
+
+  async transactions(db: Db, userId: bigint, before: bigint | null, limit: number): Promise<TransactionPage> {
+    const result = await db.query<{ json: string; id: bigint }>({
+      name: 'user_transactions',
+      text: USER_TRANSACTIONS,
+      values: [userId.toString(), before?.toString() ?? null, limit + 1],
+    });
+    const rows = result.rows.slice(0, limit);
+    const more = result.rows.length > limit;
+    return { items: rows.map((r) => r.json), nextCursor: more ? rows[rows.length - 1]!.id : null };
+  },
+};

@@ -1,0 +1,78 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Db } from '../../db/pool.ts';
+import type { CacheEvents } from '../../domain/idempotency/response-cache.ts';
+
+/** The original service's label values, exactly: every authenticated charge request lands in one of them. */
+export type ChargeStatus = 'success' | 'idempotent_hit' | 'insufficient_balance' | 'failed';
+export type CreditStatus = 'success' | 'idempotent_hit' | 'failed';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly chargeRequests: Counter<'status'>;
+  readonly chargeLatency: Histogram;
+  readonly creditRequests: Counter<'status'>;
+  readonly cacheEvents: CacheEvents;
+}
+
+// 0.5 ms to 10 s: a cache replay is sub-millisecond, a stuck lock is seconds.
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** A registry per app, so two apps in one process (tests) never share counters. No label carries an id or a key. */
+export function createMetrics(pool: Db): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const chargeRequests = new Counter({
+    name: 'charge_requests_total',
+    help: 'Charge requests that passed authentication, by outcome',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  for (const status of ['success', 'idempotent_hit', 'insufficient_balance', 'failed'] as const) {
+    chargeRequests.inc({ status }, 0);
+  }
+  const chargeLatency = new Histogram({
+    name: 'charge_request_latency_seconds',
+    help: 'Charge request latency in seconds, from arrival to response',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const creditRequests = new Counter({
+    name: 'credit_requests_total',
+    help: 'Credit requests that passed authentication, by outcome',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const cacheLookups = new Counter({
+    name: 'idempotency_cache_lookups_total',
+    help: 'Idempotency cache lookups by layer (memory, redis) and result (hit, miss, mismatch, error, skipped)',
+    labelNames: ['layer', 'result'] as const,
+    registers: [registry],
+  });
+  const redisErrors = new Counter({
+    name: 'redis_errors_total',
+    help: 'Redis commands that failed or timed out, by operation',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'PostgreSQL pool connections by state (total, idle, waiting requests)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      this.set({ state: 'total' }, pool.totalCount);
+      this.set({ state: 'idle' }, pool.idleCount);
+      this.set({ state: 'waiting' }, pool.waitingCount);
+    },
+  });
+  return {
+    registry,
+    chargeRequests,
+    chargeLatency,
+    creditRequests,
+    cacheEvents: {
+      lookup: (layer, result) => cacheLookups.inc({ layer, result }),
+      redisError: (operation) => redisErrors.inc({ operation }),
+    },
+  };
+}

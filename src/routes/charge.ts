@@ -1,0 +1,68 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { MoneyResult } from '../domain/payments/payment-service.ts';
+import type { Failure } from '../domain/errors.ts';
+import type { ChargeStatus } from '../plugins/external/metrics.ts';
+import type { RouteDeps } from './deps.ts';
+import { requireIdempotencyKey, sendMoneyResult, toMoneyRequest } from './money-request.ts';
+import { ChargeBody, COMMON_ERRORS, IdempotencyHeaders, MoneyResponse, responses } from './schemas.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    chargeStatus: ChargeStatus | undefined;
+  }
+}
+
+function metricStatus(result: MoneyResult | Failure): ChargeStatus {
+  if (!result.ok) return 'failed';
+  if (result.replayed) return 'idempotent_hit';
+  if (result.status === 200) return 'success';
+  return result.code === 'insufficient_balance' ? 'insufficient_balance' : 'failed';
+}
+
+/** POST /charge: the original service's contract, exactly once per (client, Idempotency-Key). */
+export function chargeRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.decorateRequest('chargeStatus', undefined);
+    // Counted once per authenticated request, whatever ended it (validation, decline, 503, replay).
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.caller === undefined) return;
+      deps.metrics.chargeRequests.inc({ status: request.chargeStatus ?? 'failed' });
+      deps.metrics.chargeLatency.observe(reply.elapsedTime / 1000);
+    });
+
+    app.post(
+      '/charge',
+      {
+        config: { access: 'client' },
+        preValidation: requireIdempotencyKey,
+        schema: {
+          summary: 'Charge a user, exactly once per Idempotency-Key',
+          tags: ['charges'],
+          security: [{ ApiKey: [] }],
+          headers: IdempotencyHeaders,
+          body: ChargeBody,
+          response: responses({ 200: MoneyResponse }, [
+            ...COMMON_ERRORS,
+            'invalid_idempotency_key',
+            'invalid_json',
+            'insufficient_balance',
+            'user_not_found',
+            'idempotency_key_in_use',
+            'payload_too_large',
+            'unsupported_media_type',
+            'validation_failed',
+            'currency_not_supported',
+            'idempotency_key_reused',
+          ]),
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const parsed = toMoneyRequest(body, BigInt(body.user_id));
+        const result = 'ok' in parsed ? parsed : await deps.payments.execute('charge', request.caller!, request.idempotencyKey, parsed);
+        request.chargeStatus = metricStatus(result);
+        return sendMoneyResult(reply, result);
+      },
+    );
+  };
+}

@@ -1,0 +1,118 @@
+import { Type, type TSchema } from 'typebox';
+import { ERRORS, type ErrorCode } from '../domain/errors.ts';
+
+// One schema per shape: it validates requests, documents the API (OpenAPI) and types the handlers.
+
+export const MAX_SAFE_ID = Number.MAX_SAFE_INTEGER;
+
+export const IdParam = Type.Object(
+  { id: Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'Positive integer id' }) },
+  { additionalProperties: false },
+);
+
+export const Amount = Type.Union([Type.Number(), Type.String({ maxLength: 64 })], {
+  description: 'Major units as a JSON number or a decimal string, e.g. 49.90 or "49.90"; exact by ISO 4217 exponent',
+});
+
+export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, upper case' });
+
+export const Metadata = Type.Record(Type.String(), Type.String({ maxLength: 500 }), {
+  maxProperties: 20,
+  description: 'Up to 20 string pairs; keys 1-40 characters, values up to 500',
+});
+
+export const Description = Type.Union([Type.String({ maxLength: 500 }), Type.Null()]);
+
+export const MoneyBody = Type.Object(
+  {
+    amount: Amount,
+    currency: Currency,
+    description: Type.Optional(Description),
+    metadata: Type.Optional(Metadata),
+  },
+  { additionalProperties: false },
+);
+
+export const ChargeBody = Type.Object(
+  {
+    user_id: Type.Integer({ minimum: 1, maximum: MAX_SAFE_ID }),
+    amount: Amount,
+    currency: Currency,
+    description: Type.Optional(Description),
+    metadata: Type.Optional(Metadata),
+  },
+  { additionalProperties: false },
+);
+
+export const IdempotencyHeaders = Type.Object({
+  'x-api-key': Type.Optional(Type.String({ description: 'API key' })),
+  'idempotency-key': Type.String({
+    minLength: 1,
+    maxLength: 257,
+    description: '1-255 printable ASCII characters (a UUID is typical), bare or as an RFC 8941 quoted string',
+  }),
+});
+
+export const Transaction = Type.Object({
+  id: Type.Integer(),
+  type: Type.Union([Type.Literal('charge'), Type.Literal('credit')]),
+  user_id: Type.Integer(),
+  amount: Type.Number({ description: 'Major units, exact text from the integer minor units' }),
+  amount_minor: Type.Integer(),
+  signed_amount: Type.Number(),
+  signed_amount_minor: Type.Integer(),
+  currency: Type.String(),
+  status: Type.Literal('completed'),
+  idempotency_key: Type.Union([Type.String(), Type.Null()]),
+  description: Type.Union([Type.String(), Type.Null()]),
+  metadata: Type.Record(Type.String(), Type.String()),
+  balance_after: Type.Number(),
+  balance_after_minor: Type.Integer(),
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+export const MoneyResponse = Type.Object({
+  message: Type.String(),
+  transaction: Transaction,
+  new_balance: Type.Number(),
+  new_balance_minor: Type.Integer(),
+});
+
+export const User = Type.Object({
+  id: Type.Integer(),
+  name: Type.Union([Type.String(), Type.Null()]),
+  balances: Type.Record(Type.String(), Type.Number()),
+  balances_minor: Type.Record(Type.String(), Type.Integer()),
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    errors: Type.Optional(
+      Type.Array(Type.Object({ field: Type.String(), message: Type.String(), code: Type.Optional(Type.String()) })),
+    ),
+  },
+  { description: 'RFC 9457 problem details' },
+);
+
+/** Response schemas for a route: its success shapes plus a problem for each error code it can return. */
+export function responses(success: Record<number, TSchema>, codes: readonly ErrorCode[]): Record<number, TSchema> {
+  const out: Record<number, TSchema> = { ...success };
+  const byStatus = new Map<number, string[]>();
+  for (const code of codes) {
+    const status = ERRORS[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  for (const [status, list] of byStatus) {
+    out[status] = Type.Unsafe({ ...Problem, description: `Problem; code: ${list.join(', ')}` });
+  }
+  return out;
+}
+
+/** Errors every authenticated route can answer with. */
+export const COMMON_ERRORS = ['unauthorized', 'internal_error', 'database_unavailable', 'rate_limited'] as const;

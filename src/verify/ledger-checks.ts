@@ -1,0 +1,84 @@
+import type pg from 'pg';
+
+export interface Violation {
+  readonly check: string;
+  readonly detail: string;
+}
+
+interface Check {
+  readonly name: string;
+  readonly description: string;
+  /** Returns one row per violation, with a `detail` text column; LIMIT keeps a report readable. */
+  readonly sql: string;
+}
+
+// Each check is a query for counter-examples: an empty result means the invariant holds.
+export const LEDGER_CHECKS: readonly Check[] = [
+  {
+    name: 'balance_equals_entries',
+    description: 'every account balance equals the sum of its ledger entries',
+    sql: `SELECT format('account %s (user %s, %s): balance %s, entries sum %s', a.id, a.user_id, a.currency, a.balance,
+                        coalesce(sum(e.amount), 0)) AS detail
+            FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id
+           GROUP BY a.id HAVING a.balance <> coalesce(sum(e.amount), 0) LIMIT 20`,
+  },
+  {
+    name: 'balance_not_negative',
+    description: 'no balance and no balance_after is negative',
+    sql: `SELECT format('account %s balance %s', id, balance) AS detail FROM accounts WHERE balance < 0
+          UNION ALL
+          SELECT format('entry %s balance_after %s', id, balance_after) FROM ledger_entries WHERE balance_after < 0
+          LIMIT 20`,
+  },
+  {
+    name: 'balance_after_chain',
+    description: "each entry's balance_after is the running sum of its account's entries",
+    sql: `SELECT format('entry %s: balance_after %s, running sum %s', id, balance_after, running) AS detail
+            FROM (SELECT id, balance_after, sum(amount) OVER (PARTITION BY account_id ORDER BY id) AS running
+                    FROM ledger_entries) x
+           WHERE balance_after <> running LIMIT 20`,
+  },
+  {
+    name: 'one_entry_per_key',
+    description: 'each idempotency key has at most one ledger entry',
+    sql: `SELECT format('client %s key %s has %s entries', client, idempotency_key, count(*)) AS detail
+            FROM ledger_entries WHERE idempotency_key IS NOT NULL
+           GROUP BY client, idempotency_key HAVING count(*) > 1 LIMIT 20`,
+  },
+  {
+    name: 'entry_has_key_record',
+    description: 'every entry made under an idempotency key has its record, pointing at it',
+    sql: `SELECT format('entry %s (client %s key %s) has no matching idempotency record', e.id, e.client,
+                        e.idempotency_key) AS detail
+            FROM ledger_entries e
+            LEFT JOIN idempotency_keys k ON k.client = e.client AND k.key = e.idempotency_key
+           WHERE e.idempotency_key IS NOT NULL AND (k.key IS NULL OR k.ledger_entry_id IS DISTINCT FROM e.id)
+           LIMIT 20`,
+  },
+  {
+    name: 'record_complete',
+    description: 'every committed idempotency record carries a response; successes point at their own entry',
+    sql: `SELECT format('record client %s key %s: status %s, entry %s', k.client, k.key, k.response_status,
+                        k.ledger_entry_id) AS detail
+            FROM idempotency_keys k LEFT JOIN ledger_entries e ON e.id = k.ledger_entry_id
+           WHERE k.response_status IS NULL OR k.response_body IS NULL
+              OR (k.response_status = 200) <> (k.ledger_entry_id IS NOT NULL)
+              OR (e.id IS NOT NULL AND (e.client <> k.client OR e.idempotency_key <> k.key))
+           LIMIT 20`,
+  },
+];
+
+/** Runs every check in one read-only snapshot; returns the violations found (empty: the ledger is consistent). */
+export async function verifyLedger(client: pg.ClientBase): Promise<Violation[]> {
+  const violations: Violation[] = [];
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    for (const check of LEDGER_CHECKS) {
+      const result = await client.query<{ detail: string }>(check.sql);
+      for (const row of result.rows) violations.push({ check: check.name, detail: row.detail });
+    }
+  } finally {
+    await client.query('COMMIT');
+  }
+  return violations;
+}

@@ -38,7 +38,7 @@ export async function startApp(env: Record<string, string> = {}, options: { list
     DB_POOL_SIZE: '10',
     ...env,
   });
-  const app = await buildApp({ config, databaseUrl: DATABASE_URL, logStream: options.logStream });
+  const app = await buildApp({ config, databaseUrl: config.databaseUrl ?? DATABASE_URL, logStream: options.logStream });
   let url = '';
   if (options.listen === true) url = await app.listen({ host: '127.0.0.1', port: 0 });
   else await app.ready();

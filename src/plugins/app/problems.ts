@@ -16,19 +16,48 @@ export function sendProblem(
 }
 
 interface ValidationIssue {
+  keyword?: string;
+  schemaPath?: string;
   instancePath?: string;
   message?: string;
   params?: Record<string, unknown>;
 }
 
-function fieldOf(issue: ValidationIssue, context: string | undefined): string {
-  const path = (issue.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
-  const missing = issue.params?.requiredProperties ?? issue.params?.missingProperty;
-  const extra = issue.params?.additionalProperties ?? issue.params?.additionalProperty;
-  const named = Array.isArray(missing) ? missing.join(',') : Array.isArray(extra) ? extra.join(',') : (missing ?? extra);
-  const leaf = typeof named === 'string' ? (path === '' ? named : `${path}.${named}`) : path;
-  const prefix = context === 'body' || context === undefined ? '' : `${context}.`;
-  return `${prefix}${leaf}` || (context ?? 'body');
+const asList = (value: unknown): string[] =>
+  Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : [];
+
+/** Validator output → one readable entry per offending field (`amount`, `metadata.order`, `query.limit`). */
+export function fieldErrors(issues: readonly ValidationIssue[], context: string | undefined): FieldError[] {
+  const prefix = context === undefined || context === 'body' ? '' : `${context}.`;
+  const join = (path: string, leaf: string): string => {
+    const full = [path, leaf].filter((p) => p !== '').join('.');
+    return `${prefix}${full}` || (context ?? 'body');
+  };
+  const out = new Map<string, string>();
+  const alternatives = new Map<string, string[]>();
+  for (const issue of issues) {
+    const path = (issue.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+    if (issue.keyword === 'required') {
+      for (const name of asList(issue.params?.requiredProperties ?? issue.params?.missingProperty)) {
+        out.set(join(path, name), 'is required');
+      }
+    } else if (issue.keyword === 'additionalProperties') {
+      for (const name of asList(issue.params?.additionalProperties ?? issue.params?.additionalProperty)) {
+        out.set(join(path, name), 'is not an accepted field');
+      }
+    } else if (issue.keyword === 'boolean') {
+      continue; // the additionalProperties entry already names the field
+    } else if ((issue.schemaPath ?? '').includes('/anyOf/') && issue.keyword === 'type') {
+      const field = join(path, '');
+      alternatives.set(field, [...(alternatives.get(field) ?? []), ...asList(issue.params?.type)]);
+    } else if (issue.keyword === 'anyOf') {
+      const field = join(path, '');
+      out.set(field, `must be ${(alternatives.get(field) ?? ['of another type']).join(' or ')}`);
+    } else if (!out.has(join(path, ''))) {
+      out.set(join(path, ''), issue.message ?? 'is invalid');
+    }
+  }
+  return [...out].map(([field, message]) => ({ field, message }));
 }
 
 /** Fastify's own errors mapped onto the closed set of codes. */
@@ -52,10 +81,7 @@ export function registerProblems(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ProblemError) return sendProblem(reply, error.code, error.detail, error.errors);
     if (error.validation !== undefined) {
-      const errors = (error.validation as ValidationIssue[]).map((issue) => ({
-        field: fieldOf(issue, error.validationContext),
-        message: issue.message ?? 'is invalid',
-      }));
+      const errors = fieldErrors(error.validation as ValidationIssue[], error.validationContext);
       return sendProblem(reply, 'validation_failed', 'The request is invalid', errors);
     }
     const mapped = codeForFastifyError(error);

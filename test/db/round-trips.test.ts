@@ -1,0 +1,57 @@
+// The charge hot path is one database round trip: one query per new charge and per database replay, none for a
+// cache replay. Counted at the pool the service is given (a real pool; the count wraps it, nothing is faked).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../src/config.ts';
+import { createPool, type Db } from '../../src/db/pool.ts';
+import { createResponseCache } from '../../src/domain/idempotency/response-cache.ts';
+import { createPaymentService } from '../../src/domain/payments/payment-service.ts';
+import { checkInvariantsAfterFile, createUser, DATABASE_URL, newKey, startApp } from '../helpers/app.ts';
+
+checkInvariantsAfterFile();
+
+function countingPool(): { db: Db; queries: () => number; end: () => Promise<void> } {
+  const pool = createPool(loadConfig({}), DATABASE_URL);
+  let count = 0;
+  const query = pool.query.bind(pool);
+  const db = Object.assign(Object.create(pool) as Db, {
+    query: ((...args: Parameters<typeof query>) => {
+      count++;
+      return query(...args);
+    }) as typeof query,
+  });
+  return { db, queries: () => count, end: () => pool.end() };
+}
+
+const caller = { client: 'round-trips', admin: false, maskedKey: '****' };
+const noEvents = { lookup: () => {}, redisError: () => {} };
+
+test('a new charge, a decline and a database replay each take exactly one query; a cache replay takes none', async () => {
+  const { app } = await startApp();
+  const user = await createUser(app, { USD: 10 });
+  const { db, queries, end } = countingPool();
+  try {
+    const request = { userId: BigInt(user.id), currency: 'USD', exponent: 2, amountMinor: 100n, description: null, metadata: {} };
+    const withCache = createPaymentService({ db, cache: createResponseCache({ redis: undefined, ttlSeconds: 60, memoryEntries: 100, events: noEvents }) });
+    const noCache = createPaymentService({ db, cache: createResponseCache({ redis: undefined, ttlSeconds: 60, memoryEntries: 0, events: noEvents }) });
+    const key = newKey();
+
+    const created = await withCache.execute('charge', caller, key, request);
+    assert.ok(created.ok && !created.replayed && created.status === 200);
+    assert.equal(queries(), 1, 'new charge');
+
+    const fromCache = await withCache.execute('charge', caller, key, request);
+    assert.ok(fromCache.ok && fromCache.replayed);
+    assert.equal(queries(), 1, 'cache replay');
+
+    const fromDb = await noCache.execute('charge', caller, key, request);
+    assert.ok(fromDb.ok && fromDb.replayed);
+    assert.equal(queries(), 2, 'database replay');
+
+    const declined = await noCache.execute('charge', caller, newKey(), { ...request, amountMinor: 10_000n });
+    assert.ok(declined.ok && declined.status === 400);
+    assert.equal(queries(), 3, 'decline');
+  } finally {
+    await end();
+  }
+});

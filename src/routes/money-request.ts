@@ -13,7 +13,10 @@ export interface MoneyBodyInput {
   readonly metadata?: Record<string, string>;
 }
 
-/** The exact Idempotency-Key, or a 400 before the body is even validated. */
+/**
+ * The exact Idempotency-Key, or a 400 before the body is even validated. Also hands the money-body checks to the
+ * error handler (request.bodyCheck), so a schema 422 lists a bad amount or currency alongside the schema's fields.
+ */
 export async function requireIdempotencyKey(request: FastifyRequest): Promise<void> {
   const occurrences = request.raw.rawHeaders.filter((_, i) => i % 2 === 0 && /^idempotency-key$/i.test(_)).length;
   const key = occurrences === 1 ? parseIdempotencyKey(request.headers['idempotency-key']) : undefined;
@@ -21,10 +24,11 @@ export async function requireIdempotencyKey(request: FastifyRequest): Promise<vo
     const detail =
       occurrences === 0
         ? 'Idempotency-Key header is required'
-        : 'Idempotency-Key header must appear once, with 1-255 printable ASCII characters';
+        : 'Idempotency-Key header must appear once, with 1-255 printable ASCII characters (no comma unless quoted)';
     throw new ProblemError('invalid_idempotency_key', detail);
   }
   request.idempotencyKey = key;
+  request.bodyCheck = (body) => checkMoneyFields(body).errors;
 }
 
 declare module 'fastify' {
@@ -33,23 +37,48 @@ declare module 'fastify' {
   }
 }
 
-/** Body → exact minor units and checked extras; field errors listed for a 422. */
-export function toMoneyRequest(body: MoneyBodyInput, userId: bigint): MoneyRequest | Failure {
+interface MoneyFields {
+  readonly errors: FieldError[];
+  readonly exponent: number | undefined;
+  readonly amountMinor: bigint;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Amount, currency and metadata-key checks on any body; a field of the wrong type is skipped (the schema reports it). */
+function checkMoneyFields(body: unknown): MoneyFields {
   const errors: FieldError[] = [];
-  const exponent = currencyExponent(body.currency);
-  if (exponent === undefined) errors.push({ field: 'currency', message: 'unknown ISO 4217 currency code' });
+  if (!isRecord(body)) return { errors, exponent: undefined, amountMinor: 0n };
+  const { amount, currency, metadata } = body;
+  const exponent = typeof currency === 'string' ? currencyExponent(currency) : undefined;
+  if (typeof currency === 'string' && exponent === undefined) {
+    errors.push({ field: 'currency', message: 'unknown ISO 4217 currency code' });
+  }
   let amountMinor = 0n;
-  if (exponent !== undefined) {
-    const converted = toMinorUnits(body.amount, exponent, rawNumberText(body, 'amount'));
+  if (exponent !== undefined && (typeof amount === 'number' || typeof amount === 'string')) {
+    const converted = toMinorUnits(amount, exponent, rawNumberText(body, 'amount'));
     if (converted.ok) amountMinor = converted.minor;
     else errors.push({ field: 'amount', message: converted.message, code: converted.error });
   }
-  const metadata = body.metadata ?? {};
-  for (const key of Object.keys(metadata)) {
-    if (key.length === 0 || key.length > 40) errors.push({ field: 'metadata', message: 'keys must be 1-40 characters' });
+  if (isRecord(metadata) && Object.keys(metadata).some((key) => key.length === 0 || key.length > 40)) {
+    errors.push({ field: 'metadata', message: 'keys must be 1-40 characters' });
   }
+  return { errors, exponent, amountMinor };
+}
+
+/** Body → exact minor units and checked extras; field errors listed for a 422. */
+export function toMoneyRequest(body: MoneyBodyInput, userId: bigint): MoneyRequest | Failure {
+  const { errors, exponent, amountMinor } = checkMoneyFields(body);
   if (errors.length > 0 || exponent === undefined) return failure('validation_failed', 'The request is invalid', errors);
-  return { userId, currency: body.currency, exponent, amountMinor, description: body.description ?? null, metadata };
+  return {
+    userId,
+    currency: body.currency,
+    exponent,
+    amountMinor,
+    description: body.description ?? null,
+    metadata: body.metadata ?? {},
+  };
 }
 
 export function sendMoneyResult(reply: FastifyReply, result: MoneyResult | Failure): FastifyReply {

@@ -49,7 +49,8 @@ export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.String({
     minLength: 1,
     maxLength: 257,
-    description: '1-255 printable ASCII characters (a UUID is typical), bare or as an RFC 8941 quoted string',
+    description:
+      '1-255 printable ASCII characters (a UUID is typical), bare or as an RFC 8941 quoted string; a bare key may not contain a comma',
   }),
 });
 

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 
-const BARE = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
+// No comma in the bare form: HTTP lets intermediaries join repeated header lines with ", " (RFC 9110 §5.3), so a bare
+// "a, b" may be two keys. A key with a comma must be quoted.
+const BARE = /^[\x21-\x2b\x2d-\x7e](?:[\x20-\x2b\x2d-\x7e]{0,253}[\x21-\x2b\x2d-\x7e])?$/;
 // RFC 8941 sf-string: printable ASCII, with \" and \\ as the only escapes.
 const QUOTED = /^"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$/;
 
 /**
  * The Idempotency-Key header's value, bare (`550e8400-…`) or as an RFC 8941 quoted string; undefined when it is
- * missing, empty, longer than 255 characters or not printable ASCII.
+ * missing, empty, longer than 255 characters, not printable ASCII, or bare with a comma (see BARE).
  */
 export function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
   if (typeof header !== 'string') return undefined;

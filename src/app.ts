@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -12,10 +13,13 @@ import { createPaymentService } from './domain/payments/payment-service.ts';
 import { registerAuth } from './plugins/app/auth.ts';
 import { registerJsonBody } from './plugins/app/json-body.ts';
 import { registerProblems } from './plugins/app/problems.ts';
+import { registerRateLimit } from './plugins/app/rate-limit.ts';
 import { createMetrics } from './plugins/external/metrics.ts';
 import { createRedis } from './plugins/external/redis.ts';
+import { createRedisGuard } from './plugins/external/redis-guard.ts';
 import { chargeRoutes } from './routes/charge.ts';
 import type { RouteDeps } from './routes/deps.ts';
+import { refundRoutes } from './routes/refunds.ts';
 import { serviceRoutes } from './routes/service.ts';
 import { userRoutes } from './routes/users.ts';
 
@@ -48,6 +52,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    requestTimeout: config.requestTimeoutMs,
+    trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   })
     .withTypeProvider<TypeBoxTypeProvider>()
@@ -63,17 +69,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           onError: (error) => app.log.debug({ err: error.message }, 'redis connection error'),
         });
   const metrics = createMetrics(db);
+  const guard = createRedisGuard(redis, (operation, error) => {
+    metrics.redisErrors.inc({ operation });
+    app.log.warn({ operation, err: error instanceof Error ? error.message : String(error) }, 'redis unavailable; skipping it');
+  });
   const cache = createResponseCache({
-    redis,
+    redis: guard,
     ttlSeconds: config.cacheTtlSeconds,
     memoryEntries: config.memoryCacheEntries,
-    events: {
-      lookup: metrics.cacheEvents.lookup,
-      redisError: (operation, error) => {
-        metrics.cacheEvents.redisError(operation, error);
-        app.log.warn({ operation, err: error instanceof Error ? error.message : String(error) }, 'redis unavailable; skipping it');
-      },
-    },
+    events: metrics.cacheEvents,
   });
   const deps: RouteDeps = {
     config,
@@ -95,6 +99,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerJsonBody(app);
   registerProblems(app);
   registerAuth(app, createKeyRing(config.apiKeys));
+  await registerRateLimit(app, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs }, guard);
+  // Security headers for an API: no CSP here (Swagger UI at /docs needs its inline scripts), the rest on.
+  await app.register(helmet, { contentSecurityPolicy: false, global: true });
 
   await app.register(swagger, {
     openapi: {
@@ -107,6 +114,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(serviceRoutes(deps));
   await app.register(chargeRoutes(deps));
+  await app.register(refundRoutes(deps));
   await app.register(userRoutes(deps));
   return app;
 }

@@ -33,6 +33,15 @@ export interface Config {
   /** Port of the embedded PostgreSQL used when DATABASE_URL is unset. */
   readonly embeddedPgPort: number;
   readonly bodyLimitBytes: number;
+  /** Requests per window per API key (0: off) and the window. */
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
+  /** Trust X-Forwarded-For from this many proxy hops (0: none), for the client address in logs. */
+  readonly trustProxyHops: number;
+  /** Whole-request bound, headers to response (0: none); slow clients cannot hold sockets forever. */
+  readonly requestTimeoutMs: number;
+  /** Worker processes (node:cluster), like uvicorn workers. */
+  readonly webConcurrency: number;
 }
 
 export class ConfigError extends Error {}
@@ -132,6 +141,11 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: read(env, 'PICOPAY_DATA_DIR') ?? '.data',
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 16_384, 1024, 10_485_760),
+    rateLimitMax: int(env, 'RATE_LIMIT_MAX', 1000, 0, 10_000_000),
+    rateLimitWindowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 1000, 100, 3_600_000),
+    trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 600_000),
+    webConcurrency: int(env, 'WEB_CONCURRENCY', 1, 1, 64),
   };
   return Object.freeze(config);
 }

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -40,24 +41,67 @@ function printQuickstart(config: Config, key: string): void {
   );
 }
 
-async function main(): Promise<void> {
-  const { config, generated } = ensureDevelopmentKey(loadConfigOrExit());
-  const database = await openDatabase(config, startupLine);
-  const app = await buildApp({ config, databaseUrl: database.url });
+/** One process serving HTTP: a worker under WEB_CONCURRENCY, or the whole server when it is 1. */
+async function serve(config: Config, databaseUrl: string, onClosed: () => Promise<void>): Promise<string> {
+  const app = await buildApp({ config, databaseUrl });
   app.log.info(
-    { embedded_postgres: database.embedded, redis: config.redisUrl === undefined ? 'disabled' : 'configured' },
+    { redis: config.redisUrl === undefined ? 'disabled' : 'configured' },
     config.redisUrl === undefined ? 'no Redis configured: in-process idempotency cache only' : 'Redis configured',
   );
-
-  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close pools, then stop the embedded database.
+  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close pools, then the rest (embedded database).
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal }, 'shutting down');
     await app.close();
-    await database.stop();
+    await onClosed();
   });
+  return app.listen({ host: config.host, port: config.port });
+}
 
-  const address = await app.listen({ host: config.host, port: config.port });
+/**
+ * WEB_CONCURRENCY > 1: this primary owns the database (embedded start, migrations) and forks workers that share
+ * the port (node:cluster), replacing any that dies; on SIGTERM/SIGINT it lets them drain, then stops the database.
+ */
+async function supervise(config: Config, databaseUrl: string, stopDatabase: () => Promise<void>): Promise<void> {
+  let stopping = false;
+  const fork = (): void => {
+    cluster.fork({ PICOPAY_WORKER_DATABASE_URL: databaseUrl }).on('exit', (code, signal) => {
+      if (stopping) return;
+      startupLine(`worker exited (${signal ?? code}); starting another`);
+      fork();
+    });
+  };
+  for (let i = 0; i < config.webConcurrency; i++) fork();
+  await new Promise<void>((resolve) => {
+    let listening = 0;
+    cluster.on('listening', () => ++listening === config.webConcurrency && resolve());
+  });
+  closeWithGrace({ delay: 15_000 }, async ({ signal }) => {
+    stopping = true;
+    startupLine(`${signal ?? 'stop'}: draining ${config.webConcurrency} workers`);
+    const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+    await Promise.all(
+      workers.map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : (w.once('exit', () => resolve()), w.process.kill('SIGTERM'))))),
+    );
+    await stopDatabase();
+  });
+}
+
+async function main(): Promise<void> {
+  const { config, generated } = ensureDevelopmentKey(loadConfigOrExit());
+  const workerDatabaseUrl = process.env.PICOPAY_WORKER_DATABASE_URL;
+  if (cluster.isWorker && workerDatabaseUrl !== undefined) {
+    await serve(config, workerDatabaseUrl, async () => {});
+    return;
+  }
+  const database = await openDatabase(config, startupLine);
+  let address: string;
+  if (config.webConcurrency > 1) {
+    await supervise(config, database.url, () => database.stop());
+    address = `http://${config.host}:${config.port} (${config.webConcurrency} workers)`;
+  } else {
+    address = await serve(config, database.url, () => database.stop());
+  }
   // Printed whatever LOG_LEVEL says: supervisors and tests wait for this line.
   startupLine(`listening on ${address}`);
   if (generated !== undefined) printQuickstart(config, generated.key);

@@ -19,6 +19,7 @@ export const ERRORS = {
   insufficient_balance: { status: 400, title: 'Insufficient balance', detail: 'Insufficient balance' },
   user_not_found: { status: 404, title: 'User not found', detail: 'User not found' },
   transaction_not_found: { status: 404, title: 'Transaction not found', detail: 'Transaction not found' },
+  charge_not_found: { status: 404, title: 'Charge not found', detail: 'Charge not found' },
   not_found: { status: 404, title: 'Not found', detail: 'No such endpoint' },
   method_not_allowed: { status: 405, title: 'Method not allowed', detail: 'Method not allowed' },
   idempotency_key_in_use: {
@@ -48,6 +49,16 @@ export const ERRORS = {
     title: 'Balance limit exceeded',
     detail: 'The credit would take the balance above the largest supported amount',
   },
+  refund_exceeds_charge: {
+    status: 422,
+    title: 'Refund exceeds charge',
+    detail: 'The refund would take the refunded total above the charge amount',
+  },
+  charge_not_refundable: {
+    status: 422,
+    title: 'Charge not refundable',
+    detail: 'The charge has already been fully refunded',
+  },
   rate_limited: { status: 429, title: 'Too many requests', detail: 'Rate limit exceeded; retry later' },
   internal_error: { status: 500, title: 'Internal server error', detail: 'An unexpected error occurred' },
   database_unavailable: {
@@ -65,6 +76,9 @@ export const RECORDED_DECLINES = [
   'user_not_found',
   'currency_not_supported',
   'balance_limit_exceeded',
+  'charge_not_found',
+  'refund_exceeds_charge',
+  'charge_not_refundable',
 ] as const satisfies readonly ErrorCode[];
 
 export interface FieldError {

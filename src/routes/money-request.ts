@@ -46,11 +46,21 @@ interface MoneyFields {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Amount, currency and metadata-key checks on any body; a field of the wrong type is skipped (the schema reports it). */
+// PostgreSQL text and jsonb cannot hold U+0000, and an unpaired UTF-16 surrogate (legal in a JSON escape, "\ud800") is
+// not Unicode text: text would store it as U+FFFD (not what the client sent) and jsonb rejects it outright. Either
+// would be a 500 or a silently altered record, so such strings are a validation error instead.
+const NOT_STORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const TEXT_MESSAGE = 'must be Unicode text without U+0000 or unpaired surrogates';
+const isStorableText = (value: unknown): boolean => typeof value !== 'string' || !NOT_STORABLE_TEXT.test(value);
+
+/**
+ * Amount, currency, metadata-key and storable-text checks on any body; a field of the wrong type is skipped (the schema
+ * reports it).
+ */
 function checkMoneyFields(body: unknown): MoneyFields {
   const errors: FieldError[] = [];
   if (!isRecord(body)) return { errors, exponent: undefined, amountMinor: 0n };
-  const { amount, currency, metadata } = body;
+  const { amount, currency, metadata, description } = body;
   const exponent = typeof currency === 'string' ? currencyExponent(currency) : undefined;
   if (typeof currency === 'string' && exponent === undefined) {
     errors.push({ field: 'currency', message: 'unknown ISO 4217 currency code' });
@@ -61,8 +71,14 @@ function checkMoneyFields(body: unknown): MoneyFields {
     if (converted.ok) amountMinor = converted.minor;
     else errors.push({ field: 'amount', message: converted.message, code: converted.error });
   }
-  if (isRecord(metadata) && Object.keys(metadata).some((key) => key.length === 0 || key.length > 40)) {
-    errors.push({ field: 'metadata', message: 'keys must be 1-40 characters' });
+  if (!isStorableText(description)) errors.push({ field: 'description', message: TEXT_MESSAGE });
+  if (isRecord(metadata)) {
+    const keys = Object.keys(metadata);
+    if (keys.some((key) => key.length === 0 || key.length > 40)) {
+      errors.push({ field: 'metadata', message: 'keys must be 1-40 characters' });
+    } else if (keys.some((key) => !isStorableText(key) || !isStorableText(metadata[key]))) {
+      errors.push({ field: 'metadata', message: `keys and values ${TEXT_MESSAGE}` });
+    }
   }
   return { errors, exponent, amountMinor };
 }

@@ -54,9 +54,17 @@ export const IdempotencyHeaders = Type.Object({
   }),
 });
 
+export const RefundBody = Type.Object(
+  {
+    amount: Type.Optional(Amount),
+    reason: Type.Optional(Description),
+  },
+  { additionalProperties: false, description: 'No amount: refund everything not refunded yet. The reason is stored as the description' },
+);
+
 export const Transaction = Type.Object({
   id: Type.Integer(),
-  type: Type.Union([Type.Literal('charge'), Type.Literal('credit')]),
+  type: Type.Union([Type.Literal('charge'), Type.Literal('credit'), Type.Literal('refund')]),
   user_id: Type.Integer(),
   amount: Type.Number({ description: 'Major units, exact text from the integer minor units' }),
   amount_minor: Type.Integer(),
@@ -70,6 +78,10 @@ export const Transaction = Type.Object({
   balance_after: Type.Number(),
   balance_after_minor: Type.Integer(),
   created_at: Type.String({ format: 'date-time' }),
+  amount_refunded: Type.Optional(Type.Number({ description: 'Charges only: the total refunded so far, major units' })),
+  amount_refunded_minor: Type.Optional(Type.Integer({ description: 'Charges only' })),
+  refunds: Type.Optional(Type.Array(Type.Integer(), { description: 'Charges only: ids of its refunds, oldest first' })),
+  charge_id: Type.Optional(Type.Integer({ description: 'Refunds only: the refunded charge' })),
 });
 
 export const MoneyResponse = Type.Object({

@@ -3,8 +3,9 @@ import { Type } from 'typebox';
 import { isUnavailable } from '../db/pool.ts';
 import type { FieldError } from '../domain/errors.ts';
 import { currencyExponent, toMinorUnits } from '../domain/money.ts';
-import { userRepository, type OpeningBalance } from '../domain/users/user-repository.ts';
+import { userRepository, type OpeningBalance, type TransactionFilter } from '../domain/users/user-repository.ts';
 import { rawNumberText } from '../lib/strict-json.ts';
+import { toInstant } from '../lib/timestamp.ts';
 import { sendProblem } from '../plugins/app/problems.ts';
 import type { RouteDeps } from './deps.ts';
 import { requireIdempotencyKey, sendMoneyResult, toMoneyRequest } from './money-request.ts';
@@ -20,13 +21,36 @@ const CreateUserBody = Type.Object(
   { additionalProperties: false },
 );
 
+const Timestamp = (description: string) => Type.String({ format: 'date-time', maxLength: 64, description });
+
 const TransactionsQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
     cursor: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'next_cursor of the previous page' })),
+    type: Type.Optional(Type.Union([Type.Literal('charge'), Type.Literal('credit'), Type.Literal('refund')])),
+    created_after: Type.Optional(Timestamp('RFC 3339 date-time; entries created at or after it (millisecond precision)')),
+    created_before: Type.Optional(Timestamp('RFC 3339 date-time; entries created before it (millisecond precision)')),
   },
   { additionalProperties: false },
 );
+
+/** The history filter from the query, or the fields whose timestamps PostgreSQL could not store. */
+function transactionFilter(query: { type?: TransactionFilter['type']; created_after?: string; created_before?: string }):
+  TransactionFilter | FieldError[] {
+  const errors: FieldError[] = [];
+  const instant = (field: string, text: string | undefined): string | null => {
+    if (text === undefined) return null;
+    const iso = toInstant(text);
+    if (iso === undefined) errors.push({ field: `query.${field}`, message: 'must be a date-time in the years 0001-9999, without a leap second' });
+    return iso ?? null;
+  };
+  const filter = {
+    type: query.type ?? null,
+    createdAfter: instant('created_after', query.created_after),
+    createdBefore: instant('created_before', query.created_before),
+  };
+  return errors.length > 0 ? errors : filter;
+}
 
 const TransactionPage = Type.Object({
   data: Type.Array(Transaction),
@@ -135,7 +159,7 @@ export function userRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       {
         config: { access: 'client' },
         schema: {
-          summary: 'A user\'s ledger entries, newest first, cursor-paginated',
+          summary: 'A user\'s ledger entries, newest first, cursor-paginated; filter by type and creation time',
           tags: ['users'],
           security: [{ ApiKey: [] }],
           params: IdParam,
@@ -146,9 +170,11 @@ export function userRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const userId = BigInt(request.params.id);
         const cursor = request.query.cursor === undefined ? null : BigInt(request.query.cursor);
+        const filter = transactionFilter(request.query);
+        if (Array.isArray(filter)) return sendProblem(reply, 'validation_failed', 'The request is invalid', filter);
         const page = await withDb(async () => {
           const user = await userRepository.find(deps.db, userId);
-          return user === undefined ? undefined : userRepository.transactions(deps.db, userId, cursor, request.query.limit ?? 20);
+          return user === undefined ? undefined : userRepository.transactions(deps.db, userId, cursor, request.query.limit ?? 20, filter);
         });
         if (page === 'unavailable') return sendProblem(reply, 'database_unavailable');
         if (page === undefined) return sendProblem(reply, 'user_not_found');
@@ -157,25 +183,32 @@ export function userRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get(
-      '/charges/:id',
-      {
-        config: { access: 'client' },
-        schema: {
-          summary: 'A charge (transaction object)',
-          tags: ['charges'],
-          security: [{ ApiKey: [] }],
-          params: IdParam,
-          response: responses({ 200: Transaction }, [...COMMON_ERRORS, 'transaction_not_found', 'validation_failed']),
+    // A charge (with amount_refunded and its refunds as they are now) or a refund (with its charge_id); an id of
+    // another type is not found here.
+    for (const [path, type, summary] of [
+      ['/charges/:id', 'charge', 'A charge (transaction object), with what was refunded of it so far'],
+      ['/refunds/:id', 'refund', 'A refund (transaction object), with the charge it refunds'],
+    ] as const) {
+      app.get(
+        path,
+        {
+          config: { access: 'client' },
+          schema: {
+            summary,
+            tags: ['charges'],
+            security: [{ ApiKey: [] }],
+            params: IdParam,
+            response: responses({ 200: Transaction }, [...COMMON_ERRORS, 'transaction_not_found', 'validation_failed']),
+          },
         },
-      },
-      async (request, reply) => {
-        const found = await withDb(() => userRepository.findTransaction(deps.db, BigInt(request.params.id)));
-        if (found === 'unavailable') return sendProblem(reply, 'database_unavailable');
-        if (found === undefined || found.type !== 'charge') return sendProblem(reply, 'transaction_not_found');
-        return reply.type(JSON_TYPE).send(found.json);
-      },
-    );
+        async (request, reply) => {
+          const found = await withDb(() => userRepository.findTransaction(deps.db, BigInt(request.params.id)));
+          if (found === 'unavailable') return sendProblem(reply, 'database_unavailable');
+          if (found === undefined || found.type !== type) return sendProblem(reply, 'transaction_not_found');
+          return reply.type(JSON_TYPE).send(found.json);
+        },
+      );
+    }
   };
 }
 

@@ -66,6 +66,38 @@ export const LEDGER_CHECKS: readonly Check[] = [
               OR (e.id IS NOT NULL AND (e.client <> k.client OR e.idempotency_key <> k.key))
            LIMIT 20`,
   },
+  {
+    name: 'refunds_within_charge',
+    description: 'for every charge, the sum of its refunds is at most the charge amount',
+    sql: `SELECT format('charge %s: amount %s, refunded %s', c.id, -c.amount, sum(r.amount)) AS detail
+            FROM ledger_entries c JOIN ledger_entries r ON r.refund_of = c.id
+           WHERE c.type = 'charge'
+           GROUP BY c.id, c.amount HAVING sum(r.amount) > -c.amount LIMIT 20`,
+  },
+  {
+    name: 'refund_of_own_charge',
+    description: 'every refund refunds a charge and credits the same account (and user) the charge debited',
+    sql: `SELECT format('refund %s (account %s) refunds entry %s (%s, account %s)', r.id, r.account_id, r.refund_of,
+                        coalesce(c.type, 'missing'), c.account_id) AS detail
+            FROM ledger_entries r LEFT JOIN ledger_entries c ON c.id = r.refund_of
+           WHERE r.type = 'refund'
+             AND (c.id IS NULL OR c.type <> 'charge' OR c.account_id <> r.account_id OR c.user_id <> r.user_id)
+           LIMIT 20`,
+  },
+  {
+    name: 'refund_totals_match',
+    description: "each charge's refund guard row holds its amount and the sum of its refunds (none without refunds)",
+    sql: `SELECT format('charge %s: guard amount %s refunded %s, ledger amount %s refunded %s', coalesce(t.charge_id, s.id),
+                        coalesce(t.amount::text, 'none'), coalesce(t.refunded::text, 'none'),
+                        coalesce(s.amount::text, 'none'), coalesce(s.refunded::text, 'none')) AS detail
+            FROM charge_refund_totals t
+            FULL JOIN (SELECT c.id, -c.amount AS amount, sum(r.amount) AS refunded
+                         FROM ledger_entries c JOIN ledger_entries r ON r.refund_of = c.id
+                        WHERE c.type = 'charge' GROUP BY c.id, c.amount) s
+              ON s.id = t.charge_id
+           WHERE t.charge_id IS NULL OR s.id IS NULL OR t.amount <> s.amount OR t.refunded <> s.refunded
+           LIMIT 20`,
+  },
 ];
 
 /** Runs every check in one read-only snapshot; returns the violations found (empty: the ledger is consistent). */

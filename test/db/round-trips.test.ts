@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config.ts';
 import { createPool, type Db } from '../../src/db/pool.ts';
 import { createResponseCache } from '../../src/domain/idempotency/response-cache.ts';
+import { createRedisGuard } from '../../src/plugins/external/redis-guard.ts';
 import { createPaymentService } from '../../src/domain/payments/payment-service.ts';
 import { checkInvariantsAfterFile, createUser, DATABASE_URL, newKey, startApp } from '../helpers/app.ts';
 
@@ -24,7 +25,8 @@ function countingPool(): { db: Db; queries: () => number; end: () => Promise<voi
 }
 
 const caller = { client: 'round-trips', admin: false, maskedKey: '****' };
-const noEvents = { lookup: () => {}, redisError: () => {} };
+const noEvents = { lookup: () => {} };
+const noRedis = createRedisGuard(undefined, () => {});
 
 test('a new charge, a decline and a database replay each take exactly one query; a cache replay takes none', async () => {
   const { app } = await startApp();
@@ -32,8 +34,8 @@ test('a new charge, a decline and a database replay each take exactly one query;
   const { db, queries, end } = countingPool();
   try {
     const request = { userId: BigInt(user.id), currency: 'USD', exponent: 2, amountMinor: 100n, description: null, metadata: {} };
-    const withCache = createPaymentService({ db, cache: createResponseCache({ redis: undefined, ttlSeconds: 60, memoryEntries: 100, events: noEvents }) });
-    const noCache = createPaymentService({ db, cache: createResponseCache({ redis: undefined, ttlSeconds: 60, memoryEntries: 0, events: noEvents }) });
+    const withCache = createPaymentService({ db, cache: createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 100, events: noEvents }) });
+    const noCache = createPaymentService({ db, cache: createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 0, events: noEvents }) });
     const key = newKey();
 
     const created = await withCache.execute('charge', caller, key, request);
@@ -51,6 +53,37 @@ test('a new charge, a decline and a database replay each take exactly one query;
     const declined = await noCache.execute('charge', caller, newKey(), { ...request, amountMinor: 10_000n });
     assert.ok(declined.ok && declined.status === 400);
     assert.equal(queries(), 3, 'decline');
+  } finally {
+    await end();
+  }
+});
+
+test('a new refund, a refund decline and a database replay each take exactly one query', async () => {
+  const { app } = await startApp();
+  const user = await createUser(app, { USD: 10 });
+  const { db, queries, end } = countingPool();
+  try {
+    const noCache = createPaymentService({ db, cache: createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 0, events: noEvents }) });
+    const charged = await noCache.execute('charge', caller, newKey(), {
+      userId: BigInt(user.id), currency: 'USD', exponent: 2, amountMinor: 500n, description: null, metadata: {},
+    });
+    assert.ok(charged.ok && charged.status === 200);
+    const chargeId = BigInt(JSON.parse(charged.body).transaction.id);
+    const start = queries();
+    const key = newKey();
+    const whole = { chargeId, amount: null, reason: null };
+
+    const created = await noCache.refund(caller, key, whole);
+    assert.ok(created.ok && !created.replayed && created.status === 200, created.ok ? created.body : created.code);
+    assert.equal(queries() - start, 1, 'new refund');
+
+    const fromDb = await noCache.refund(caller, key, whole);
+    assert.ok(fromDb.ok && fromDb.replayed);
+    assert.equal(queries() - start, 2, 'database replay');
+
+    const declined = await noCache.refund(caller, newKey(), whole);
+    assert.ok(declined.ok && declined.code === 'charge_not_refundable');
+    assert.equal(queries() - start, 3, 'decline');
   } finally {
     await end();
   }

@@ -33,10 +33,23 @@ test('picopay_major() renders every amount exactly as formatMajorUnits()', async
   });
 });
 
+/** A refund of a charge; no amount: everything not refunded yet. */
+function refund(chargeId: number, body: object = {}) {
+  return app.inject({
+    method: 'POST', url: `/charges/${chargeId}/refunds`, payload: body,
+    headers: { 'x-api-key': KEYS.checkout, 'idempotency-key': newKey(), 'content-type': 'application/json' },
+  });
+}
+
 test('every decline recorded in SQL has the bytes renderProblem() gives its code', async () => {
   const user = await createUser(app, { USD: 1, JPY: 9007199254740991 });
+  const refunded = (await app.inject(chargeRequest({ user_id: user.id, amount: '0.50', currency: 'USD' }))).json().transaction;
+  assert.equal((await refund(refunded.id)).statusCode, 200);
   const bodies = new Map<string, string>();
   const declines = [
+    await refund(9_000_000_000),
+    await refund(refunded.id),
+    await refund(refunded.id, { amount: '0.01' }),
     await app.inject(chargeRequest({ user_id: user.id, amount: 2, currency: 'USD' })),
     await app.inject(chargeRequest({ user_id: 8_999_999_999, amount: 1, currency: 'USD' })),
     await app.inject(chargeRequest({ user_id: user.id, amount: 1, currency: 'EUR' })),
@@ -60,4 +73,12 @@ test('SQL-rendered bodies match the response schemas that document them', async 
   assert.equal(charged.json().transaction.description, 'é "q"');
   const tx = await app.inject({ method: 'GET', url: `/charges/${charged.json().transaction.id}`, headers: { 'x-api-key': KEYS.checkout } });
   assert.ok(Compile(Transaction).Check(tx.json()), tx.body);
+  const refunded = await refund(charged.json().transaction.id, { amount: '0.5', reason: 'é "r"' });
+  assert.ok(Compile(MoneyResponse).Check(refunded.json()), refunded.body);
+  assert.equal(refunded.json().transaction.description, 'é "r"');
+  const read = await app.inject({ method: 'GET', url: `/refunds/${refunded.json().transaction.id}`, headers: { 'x-api-key': KEYS.checkout } });
+  assert.ok(Compile(Transaction).Check(read.json()), read.body);
+  const after = await app.inject({ method: 'GET', url: `/charges/${charged.json().transaction.id}`, headers: { 'x-api-key': KEYS.checkout } });
+  assert.ok(Compile(Transaction).Check(after.json()), after.body);
+  assert.deepEqual(after.json().refunds, [read.json().id]);
 });

@@ -36,6 +36,7 @@ export async function startApp(env: Record<string, string> = {}, options: { list
     APP_ADMIN_API_KEYS: `ops:${KEYS.admin}`,
     LOG_LEVEL: 'silent',
     DB_POOL_SIZE: '10',
+    RATE_LIMIT_MAX: '0',
     ...env,
   });
   const app = await buildApp({ config, databaseUrl: config.databaseUrl ?? DATABASE_URL, logStream: options.logStream });

@@ -24,6 +24,7 @@ describe('POST /charge outcomes', () => {
         id: 0, type: 'charge', user_id: user.id, amount: 49.9, amount_minor: 4990, signed_amount: -49.9,
         signed_amount_minor: -4990, currency: 'USD', status: 'completed', idempotency_key: key, description: null,
         metadata: {}, balance_after: 50.1, balance_after_minor: 5010, created_at: '',
+        amount_refunded: 0, amount_refunded_minor: 0, refunds: [],
       },
     );
     assert.equal(body.new_balance, 50.1);

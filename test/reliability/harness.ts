@@ -34,6 +34,7 @@ export async function startServer(env: Record<string, string> = {}, port?: numbe
       HOST: '127.0.0.1',
       PORT: String(chosen),
       LOG_LEVEL: 'warn',
+      RATE_LIMIT_MAX: '0',
       APP_API_KEYS: `shop:${CLIENT_KEY}`,
       APP_ADMIN_API_KEYS: `ops:${ADMIN_KEY}`,
       ...env,

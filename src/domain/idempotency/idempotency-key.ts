@@ -43,3 +43,17 @@ export function fingerprint(input: FingerprintInput): Buffer {
   ]);
   return createHash('sha256').update(canonical, 'utf8').digest();
 }
+
+/** What makes two refund requests "the same": the charge, the amount ("full" when none was given) and the reason. */
+export interface RefundFingerprintInput {
+  readonly chargeId: bigint;
+  /** Exact decimal text of the amount, the same for every spelling of it, or 'full'. */
+  readonly amount: string;
+  readonly reason: string | null;
+}
+
+// The leading 'refund' keeps a refund's canonical form from ever equalling a charge's or a credit's.
+export function refundFingerprint(input: RefundFingerprintInput): Buffer {
+  const canonical = JSON.stringify(['refund', input.chargeId.toString(), input.amount, input.reason]);
+  return createHash('sha256').update(canonical, 'utf8').digest();
+}

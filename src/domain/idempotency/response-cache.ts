@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisGuard } from '../../plugins/external/redis-guard.ts';
 import { LruCache } from './lru.ts';
 
 /** A final response stored under an Idempotency-Key, with the fingerprint of the request that produced it. */
@@ -14,7 +14,6 @@ export type LookupResult = 'hit' | 'miss' | 'mismatch' | 'error' | 'skipped';
 
 export interface CacheEvents {
   lookup(layer: CacheLayer, result: LookupResult): void;
-  redisError(operation: 'get' | 'set', error: unknown): void;
 }
 
 export interface ResponseCache {
@@ -26,14 +25,12 @@ export interface ResponseCache {
 }
 
 export interface ResponseCacheDeps {
-  readonly redis: Redis | undefined;
+  readonly redis: RedisGuard;
   readonly ttlSeconds: number;
   readonly memoryEntries: number;
   readonly events: CacheEvents;
   readonly now?: () => number;
 }
-
-const MAX_BACKOFF_MS = 30_000;
 
 /**
  * A Redis entry names the (client, key) it was written for: an entry copied or left under another key (a stale
@@ -63,26 +60,14 @@ function decode(raw: string, client: string, key: string): StoredResponse | unde
 
 /**
  * Two layers in front of PostgreSQL: an in-process LRU, then Redis under `idempotency:{client}:{key}`. Redis is
- * an accelerator only: after a failure it is skipped for a back-off period (1 s doubling to 30 s), so a dead or
- * slow Redis costs nothing per request, and any entry that does not decode, or was not written for this client, key
+ * an accelerator only: the guard skips it after failures, and any entry that does not decode, or was not written for this client, key
  * and request fingerprint, is a miss.
  */
 export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
   const now = deps.now ?? Date.now;
   const memory = new LruCache<StoredResponse>(deps.memoryEntries, deps.ttlSeconds * 1000, now);
-  const redis = deps.redis;
-  let skipUntil = 0;
-  let backoffMs = 0;
-
-  const redisUsable = (): boolean => redis !== undefined && redis.status === 'ready' && now() >= skipUntil;
-  const redisFailed = (operation: 'get' | 'set', error: unknown): void => {
-    backoffMs = Math.min(backoffMs === 0 ? 1000 : backoffMs * 2, MAX_BACKOFF_MS);
-    skipUntil = now() + backoffMs;
-    deps.events.redisError(operation, error);
-  };
-  const redisOk = (): void => {
-    backoffMs = 0;
-  };
+  const guard = deps.redis;
+  const redis = guard.redis;
   const memoryKey = (client: string, key: string): string => `${client}\u0000${key}`;
   const redisKey = (client: string, key: string): string => `idempotency:${client}:${key}`;
 
@@ -97,16 +82,16 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
         deps.events.lookup('memory', 'miss');
       }
       if (redis === undefined) return undefined;
-      if (!redisUsable()) {
+      if (!guard.usable()) {
         deps.events.lookup('redis', 'skipped');
         return undefined;
       }
       let raw: string | null;
       try {
         raw = await redis.get(redisKey(client, key));
-        redisOk();
+        guard.succeeded();
       } catch (error) {
-        redisFailed('get', error);
+        guard.failed('get', error);
         deps.events.lookup('redis', 'error');
         return undefined;
       }
@@ -126,15 +111,13 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
 
     set(client, key, response) {
       memory.set(memoryKey(client, key), response);
-      if (redis === undefined || !redisUsable()) return;
-      redis.set(redisKey(client, key), encode(client, key, response), 'EX', deps.ttlSeconds).then(redisOk, (error) =>
-        redisFailed('set', error),
+      if (redis === undefined || !guard.usable()) return;
+      redis.set(redisKey(client, key), encode(client, key, response), 'EX', deps.ttlSeconds).then(
+        () => guard.succeeded(),
+        (error: unknown) => guard.failed('set', error),
       );
     },
 
-    redisState() {
-      if (redis === undefined) return 'disabled';
-      return redis.status === 'ready' ? 'up' : 'down';
-    },
+    redisState: () => guard.state(),
   };
 }

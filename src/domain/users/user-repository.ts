@@ -6,6 +6,15 @@ export interface OpeningBalance {
   readonly amount: bigint;
 }
 
+/** Which entries a history page lists; null: no filter. Timestamps are ISO 8601 texts PostgreSQL accepts. */
+export interface TransactionFilter {
+  readonly type: 'charge' | 'credit' | 'refund' | null;
+  /** Inclusive. */
+  readonly createdAfter: string | null;
+  /** Exclusive: [createdAfter, createdBefore) windows tile time without overlap. */
+  readonly createdBefore: string | null;
+}
+
 export interface TransactionPage {
   /** Each item is a transaction object rendered by picopay_transaction_json(). */
   readonly items: readonly string[];
@@ -18,13 +27,17 @@ const TRANSACTION_JSON = `
   SELECT picopay_transaction_json(e, a.exponent, a.currency) AS json, e.type
     FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
    WHERE e.id = $1`;
-// Keyset pagination, newest first; one extra row tells whether another page exists.
+// Keyset pagination, newest first; one extra row tells whether another page exists. The time range compares
+// created_at at the millisecond precision it is shown with, so a created_at read from a response is an exact bound.
 const USER_TRANSACTIONS = `
   SELECT picopay_transaction_json(e, a.exponent, a.currency) AS json, e.id
     FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
    WHERE e.user_id = $1 AND ($2::bigint IS NULL OR e.id < $2)
+     AND ($3::text IS NULL OR e.type = $3)
+     AND ($4::timestamptz IS NULL OR date_trunc('milliseconds', e.created_at) >= $4)
+     AND ($5::timestamptz IS NULL OR date_trunc('milliseconds', e.created_at) < $5)
    ORDER BY e.id DESC
-   LIMIT $3`;
+   LIMIT $6`;
 
 export const userRepository = {
   async create(db: Db, name: string | null, balances: readonly OpeningBalance[]): Promise<string> {
@@ -47,11 +60,13 @@ export const userRepository = {
     return result.rows[0];
   },
 
-  async transactions(db: Db, userId: bigint, before: bigint | null, limit: number): Promise<TransactionPage> {
+  async transactions(
+    db: Db, userId: bigint, before: bigint | null, limit: number, filter: TransactionFilter,
+  ): Promise<TransactionPage> {
     const result = await db.query<{ json: string; id: bigint }>({
       name: 'user_transactions',
       text: USER_TRANSACTIONS,
-      values: [userId.toString(), before?.toString() ?? null, limit + 1],
+      values: [userId.toString(), before?.toString() ?? null, filter.type, filter.createdAfter, filter.createdBefore, limit + 1],
     });
     const rows = result.rows.slice(0, limit);
     const more = result.rows.length > limit;

@@ -104,6 +104,12 @@ export function registerProblems(app: FastifyInstance): void {
     }
     const mapped = codeForFastifyError(error);
     if (mapped !== undefined) return sendProblem(reply, mapped);
+    // The client hung up while its body was still arriving (Node's "aborted"): a client fault, not a 500 and not an
+    // error-level log line a hostile client could produce at will. Nobody is left to read the answer.
+    if (error.code === 'ECONNRESET' && request.raw.destroyed) {
+      request.log.info({ event: 'client_aborted' }, 'client closed the connection before the body was complete');
+      return sendProblem(reply, 'invalid_json', 'The request body was not received completely');
+    }
     if (typeof error.statusCode === 'number' && error.statusCode === 429) return sendProblem(reply, 'rate_limited');
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, 'internal_error');

@@ -5,13 +5,18 @@ import type { CacheEvents } from '../../domain/idempotency/response-cache.ts';
 /** The original service's label values, exactly: every authenticated charge request lands in one of them. */
 export type ChargeStatus = 'success' | 'idempotent_hit' | 'insufficient_balance' | 'failed';
 export type CreditStatus = 'success' | 'idempotent_hit' | 'failed';
+/** Like credits: a recorded decline (charge not found, refund exceeds charge, ...) is 'failed'. */
+export type RefundStatus = 'success' | 'idempotent_hit' | 'failed';
 
 export interface Metrics {
   readonly registry: Registry;
   readonly chargeRequests: Counter<'status'>;
   readonly chargeLatency: Histogram;
   readonly creditRequests: Counter<'status'>;
+  readonly refundRequests: Counter<'status'>;
+  readonly refundLatency: Histogram;
   readonly cacheEvents: CacheEvents;
+  readonly redisErrors: Counter<'operation'>;
 }
 
 // 0.5 ms to 10 s: a cache replay is sub-millisecond, a stuck lock is seconds.
@@ -42,6 +47,19 @@ export function createMetrics(pool: Db): Metrics {
     labelNames: ['status'] as const,
     registers: [registry],
   });
+  const refundRequests = new Counter({
+    name: 'refund_requests_total',
+    help: 'Refund requests that passed authentication, by outcome',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  for (const status of ['success', 'idempotent_hit', 'failed'] as const) refundRequests.inc({ status }, 0);
+  const refundLatency = new Histogram({
+    name: 'refund_request_latency_seconds',
+    help: 'Refund request latency in seconds, from arrival to response',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
   const cacheLookups = new Counter({
     name: 'idempotency_cache_lookups_total',
     help: 'Idempotency cache lookups by layer (memory, redis) and result (hit, miss, mismatch, error, skipped)',
@@ -70,9 +88,9 @@ export function createMetrics(pool: Db): Metrics {
     chargeRequests,
     chargeLatency,
     creditRequests,
-    cacheEvents: {
-      lookup: (layer, result) => cacheLookups.inc({ layer, result }),
-      redisError: (operation) => redisErrors.inc({ operation }),
-    },
+    refundRequests,
+    refundLatency,
+    cacheEvents: { lookup: (layer, result) => cacheLookups.inc({ layer, result }) },
+    redisErrors,
   };
 }

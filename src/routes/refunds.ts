@@ -1,0 +1,97 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { failure, type Failure, type FieldError } from '../domain/errors.ts';
+import type { MoneyResult, RefundRequest } from '../domain/payments/payment-service.ts';
+import { toRefundAmount, type RefundAmount } from '../domain/payments/refund-amount.ts';
+import { rawNumberText } from '../lib/strict-json.ts';
+import type { RefundStatus } from '../plugins/external/metrics.ts';
+import type { RouteDeps } from './deps.ts';
+import { requireIdempotencyKey, sendMoneyResult } from './money-request.ts';
+import { COMMON_ERRORS, IdempotencyHeaders, IdParam, MoneyResponse, RefundBody, responses } from './schemas.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    refundStatus: RefundStatus | undefined;
+  }
+}
+
+interface RefundBodyInput {
+  readonly amount?: number | string;
+  readonly reason?: string | null;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The amount checks a schema cannot express, so a schema 422 lists a bad amount alongside the other fields. */
+function amountErrors(body: unknown): FieldError[] {
+  if (!isRecord(body) || (typeof body.amount !== 'number' && typeof body.amount !== 'string')) return [];
+  const amount = toRefundAmount(body.amount, rawNumberText(body, 'amount'));
+  return 'field' in amount ? [amount] : [];
+}
+
+/** The Idempotency-Key, as for charges. Every body field is optional, so no body at all is the empty one. */
+async function refundPreValidation(request: FastifyRequest): Promise<void> {
+  await requireIdempotencyKey(request);
+  request.bodyCheck = amountErrors;
+  if (request.body === undefined) request.body = {};
+}
+
+function toRefundRequest(body: RefundBodyInput, chargeId: bigint): RefundRequest | Failure {
+  let amount: RefundAmount | null = null;
+  if (body.amount !== undefined) {
+    const converted = toRefundAmount(body.amount, rawNumberText(body, 'amount'));
+    if ('field' in converted) return failure('validation_failed', 'The request is invalid', [converted]);
+    amount = converted;
+  }
+  return { chargeId, amount, reason: body.reason ?? null };
+}
+
+function metricStatus(result: MoneyResult): RefundStatus {
+  if (!result.ok) return 'failed';
+  if (result.replayed) return 'idempotent_hit';
+  return result.status === 200 ? 'success' : 'failed';
+}
+
+/**
+ * POST /charges/{id}/refunds: any client key may refund any charge, as any client key may read one (charges
+ * belong to users, not to the client that made them). Exactly once per (client, Idempotency-Key), like charges.
+ */
+export function refundRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.decorateRequest('refundStatus', undefined);
+    // Counted once per authenticated request, whatever ended it (validation, decline, 503, replay).
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.caller === undefined) return;
+      deps.metrics.refundRequests.inc({ status: request.refundStatus ?? 'failed' });
+      deps.metrics.refundLatency.observe(reply.elapsedTime / 1000);
+    });
+
+    app.post(
+      '/charges/:id/refunds',
+      {
+        config: { access: 'client' },
+        preValidation: refundPreValidation,
+        schema: {
+          summary: 'Refund a charge, in full or in part, exactly once per Idempotency-Key',
+          tags: ['charges'],
+          security: [{ ApiKey: [] }],
+          params: IdParam,
+          headers: IdempotencyHeaders,
+          body: RefundBody,
+          response: responses({ 200: MoneyResponse }, [
+            ...COMMON_ERRORS, 'invalid_idempotency_key', 'invalid_json', 'charge_not_found', 'idempotency_key_in_use',
+            'payload_too_large', 'unsupported_media_type', 'validation_failed', 'idempotency_key_reused',
+            'refund_exceeds_charge', 'charge_not_refundable', 'balance_limit_exceeded',
+          ]),
+        },
+      },
+      async (request, reply) => {
+        const parsed = toRefundRequest(request.body, BigInt(request.params.id));
+        const result = 'ok' in parsed ? parsed : await deps.payments.refund(request.caller!, request.idempotencyKey, parsed);
+        request.refundStatus = metricStatus(result);
+        return sendMoneyResult(reply, result);
+      },
+    );
+  };
+}

@@ -1,0 +1,109 @@
+// `npm run bench [-- --duration 10 --warmup 3 --connections 64]`: PicoPay against its own baselines, in one run on
+// one machine, so every figure is a ratio measured under the same conditions.
+import { cpus, totalmem } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { freePort, freshDatabase, log, redisForBench, root, seed, startHttp, type Resource } from './infra.ts';
+import { measure, type Measurement } from './load.ts';
+import { svg, table, writeResults, type Row } from './report.ts';
+import { scenarios, type ScenarioContext } from './scenarios.ts';
+import { sqlBaseline } from './sql-baseline.ts';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '64' },
+    pool: { type: 'string', default: '16' },
+    only: { type: 'string' },
+  },
+});
+const durationS = Number(values.duration);
+const warmupS = Number(values.warmup);
+const connections = Number(values.connections);
+const poolSize = Number(values.pool);
+const API_KEY = 'bench_client_key_000000000000000001';
+
+const cleanups: Resource<unknown>[] = [];
+async function main(): Promise<void> {
+  log(`load generator: autocannon (in-process); ${connections} connections, ${warmupS} s warm-up + ${durationS} s per scenario`);
+  const database = await freshDatabase();
+  cleanups.push(database);
+  const redis = await redisForBench();
+  cleanups.push(redis);
+  const { userIds, hotUser } = await seed(database.value, 10_000);
+  log(`seeded ${userIds.length} users and a hot account`);
+
+  const serverEnv = {
+    DATABASE_URL: database.value, APP_API_KEYS: `bench:${API_KEY}`, RATE_LIMIT_MAX: '0', DB_POOL_SIZE: String(poolSize),
+  };
+  const up = await startHttp('src/server.ts', { ...serverEnv, ...(redis.value ? { REDIS_URL: redis.value } : {}) });
+  cleanups.push(up);
+  const down = await startHttp('src/server.ts', { ...serverEnv, REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+  cleanups.push(down);
+  const baseline = await startHttp('bench/http-baseline.ts', {});
+  cleanups.push(baseline);
+
+  // Keys charged once up front, then replayed by the replay scenarios (through both servers' caches).
+  const replayKeys = Array.from({ length: 20 }, (_, i) => ({ key: `bench-replay-${Date.now()}-${i}`, userId: userIds[i]! }));
+  for (const target of [up.value, down.value]) {
+    for (const r of replayKeys) {
+      await fetch(`${target}/charge`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': API_KEY, 'idempotency-key': r.key },
+        body: `{"user_id":${r.userId},"amount":"0.01","currency":"USD"}`,
+      });
+    }
+  }
+
+  const ctx: ScenarioContext = { apiKey: API_KEY, users: userIds, hotUser, replayKeys };
+  const baselines: Record<string, Measurement> = {};
+  const pickUser = (): number => userIds[Math.floor(Math.random() * userIds.length)]!;
+  const sqlOptions = { poolSize, inFlight: connections, warmupMs: warmupS * 1000, durationMs: durationS * 1000 };
+  log('baseline sql-unique: picopay_charge() from a Node loop, random users');
+  baselines['sql-unique'] = await sqlBaseline(database.value, { ...sqlOptions, pickUser });
+  log('baseline sql-hot: picopay_charge() from a Node loop, one account');
+  baselines['sql-hot'] = await sqlBaseline(database.value, { ...sqlOptions, pickUser: () => hotUser });
+  log('baseline http: bare Fastify route returning a constant');
+  const body = { path: '/charge', method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: '{"user_id":1,"amount":"0.01","currency":"USD"}' };
+  baselines.http = await measure(baseline.value, connections, warmupS, durationS, () => body);
+
+  const rows: Row[] = Object.entries(baselines).map(([name, m]) => ({ name: `baseline:${name}`, description: 'baseline', baseline: null, ratio: null, ...m }));
+  for (const scenario of scenarios(ctx)) {
+    if (values.only !== undefined && !scenario.name.includes(values.only)) continue;
+    log(`scenario ${scenario.name}: ${scenario.description}`);
+    const target = scenario.redis === 'up' ? up.value : down.value;
+    const m = await measure(target, connections, warmupS, durationS, () => scenario.next());
+    const base = baselines[scenario.baseline]!;
+    rows.push({ name: scenario.name, description: scenario.description, baseline: scenario.baseline, ratio: m.rps / base.rps, ...m });
+    log(`  ${Math.round(m.rps)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, errors ${m.errors}, non-2xx ${m.non2xx}`);
+  }
+  log('low load: one connection, unique charges (p50 of a lone request)');
+  const lone = await measure(up.value, 1, 1, Math.max(3, Math.round(durationS / 2)), () => scenarios(ctx)[0]!.next());
+  rows.push({ name: 'unique-1-connection', description: 'unique charges, 1 connection', baseline: 'sql-unique', ratio: lone.rps / baselines['sql-unique']!.rps, ...lone });
+
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const printed = table(rows);
+  process.stdout.write(`\n${printed}\n\n`);
+  const files = await writeResults(path.join(root, 'bench', 'results'), stamp, {
+    date: new Date().toISOString(), loadGenerator: 'autocannon', connections, warmupS, durationS, poolSize, machine,
+    postgres: await serverVersion(database.value), redis: redis.value === undefined ? 'none' : 'local', rows,
+  }, svg(rows, `PicoPay bench ${stamp} — ${machine.cpus} cores, ${connections} connections, autocannon`));
+  log(`wrote ${path.relative(root, files.json)} and ${path.relative(root, files.svg)}`);
+}
+
+async function serverVersion(url: string): Promise<string> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const r = await c.query<{ v: string }>('SHOW server_version');
+  await c.end();
+  return r.rows[0]!.v;
+}
+
+try {
+  await main();
+} finally {
+  for (const c of cleanups.reverse()) await c.release().catch((e: unknown) => log(`cleanup: ${String(e)}`));
+}

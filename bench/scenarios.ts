@@ -1,0 +1,64 @@
+// The load shapes of `npm run bench`: what each scenario sends, built per request so keys never repeat by accident.
+import { randomUUID } from 'node:crypto';
+
+export interface RequestShape {
+  readonly path: string;
+  readonly method: 'GET' | 'POST';
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  /** Which baseline its ratio is taken against. */
+  readonly baseline: 'sql-unique' | 'sql-hot' | 'http';
+  readonly redis: 'up' | 'down';
+  next(): RequestShape;
+}
+
+export interface ScenarioContext {
+  readonly apiKey: string;
+  readonly users: readonly number[];
+  readonly hotUser: number;
+  /** Keys already charged (for replay scenarios), all for hotUser... see replayKeys' user below. */
+  readonly replayKeys: readonly { key: string; userId: number }[];
+}
+
+const chargeShape = (apiKey: string, userId: number, key: string): RequestShape => ({
+  path: '/charge',
+  method: 'POST',
+  headers: { 'content-type': 'application/json', 'x-api-key': apiKey, 'idempotency-key': key },
+  body: `{"user_id":${userId},"amount":"0.01","currency":"USD"}`,
+});
+
+export function scenarios(ctx: ScenarioContext): Scenario[] {
+  const pickUser = (): number => ctx.users[Math.floor(Math.random() * ctx.users.length)]!;
+  const uniqueCharge = (): RequestShape => chargeShape(ctx.apiKey, pickUser(), randomUUID());
+  const replay = (): RequestShape => {
+    const r = ctx.replayKeys[Math.floor(Math.random() * ctx.replayKeys.length)]!;
+    return chargeShape(ctx.apiKey, r.userId, r.key);
+  };
+  const recent: { key: string; userId: number }[] = [];
+  const mixed = (): RequestShape => {
+    if (recent.length > 0 && Math.random() < 0.1) {
+      const r = recent[Math.floor(Math.random() * recent.length)]!;
+      return chargeShape(ctx.apiKey, r.userId, r.key);
+    }
+    const entry = { key: randomUUID(), userId: pickUser() };
+    if (recent.length < 10_000) recent.push(entry);
+    else recent[Math.floor(Math.random() * recent.length)] = entry;
+    return chargeShape(ctx.apiKey, entry.userId, entry.key);
+  };
+  return [
+    { name: 'unique', description: 'unique charges over 10,000 funded users', baseline: 'sql-unique', redis: 'up', next: uniqueCharge },
+    {
+      name: 'hot-account', description: 'every charge against one user', baseline: 'sql-hot', redis: 'up',
+      next: () => chargeShape(ctx.apiKey, ctx.hotUser, randomUUID()),
+    },
+    { name: 'replays', description: 'the same 20 keys repeated (cache hits)', baseline: 'http', redis: 'up', next: replay },
+    { name: 'mixed', description: '90 % new charges, 10 % retries of earlier keys', baseline: 'sql-unique', redis: 'up', next: mixed },
+    { name: 'unique-redis-down', description: 'scenario unique, Redis configured but unreachable', baseline: 'sql-unique', redis: 'down', next: uniqueCharge },
+    { name: 'replays-redis-down', description: 'scenario replays, Redis configured but unreachable', baseline: 'http', redis: 'down', next: replay },
+  ];
+}

@@ -53,7 +53,7 @@ export function chargeRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
             'validation_failed',
             'currency_not_supported',
             'idempotency_key_reused',
-          ]),
+          ], { idempotent: true }),
         },
       },
       async (request, reply) => {

@@ -83,7 +83,7 @@ export function refundRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
             ...COMMON_ERRORS, 'invalid_idempotency_key', 'invalid_json', 'charge_not_found', 'idempotency_key_in_use',
             'payload_too_large', 'unsupported_media_type', 'validation_failed', 'idempotency_key_reused',
             'refund_exceeds_charge', 'charge_not_refundable', 'balance_limit_exceeded',
-          ]),
+          ], { idempotent: true }),
         },
       },
       async (request, reply) => {

@@ -1,5 +1,5 @@
 import { Type, type TSchema } from 'typebox';
-import { ERRORS, type ErrorCode } from '../domain/errors.ts';
+import { ERRORS, RECORDED_DECLINES, type ErrorCode } from '../domain/errors.ts';
 
 // One schema per shape: it validates requests, documents the API (OpenAPI) and types the handlers.
 
@@ -113,16 +113,39 @@ export const Problem = Type.Object(
   { description: 'RFC 9457 problem details' },
 );
 
-/** Response schemas for a route: its success shapes plus a problem for each error code it can return. */
-export function responses(success: Record<number, TSchema>, codes: readonly ErrorCode[]): Record<number, TSchema> {
-  const out: Record<number, TSchema> = { ...success };
+const REPLAYED_HEADER = {
+  'Idempotent-Replayed': {
+    type: 'string',
+    enum: ['true'],
+    description: 'Present when this is the stored response of an earlier request with the same Idempotency-Key',
+  },
+};
+const RETRY_AFTER_HEADER = { 'Retry-After': { type: 'string', description: 'Seconds to wait before retrying' } };
+
+/**
+ * Response schemas for a route: its success shapes plus a problem for each error code it can return. Idempotent
+ * routes document the Idempotent-Replayed header on answers that can be replays (successes and recorded declines).
+ */
+export function responses(
+  success: Record<number, TSchema>,
+  codes: readonly ErrorCode[],
+  options: { idempotent?: boolean } = {},
+): Record<number, TSchema> {
+  const replayHeaders = options.idempotent === true ? REPLAYED_HEADER : undefined;
+  const out: Record<number, TSchema> = {};
+  for (const [status, schema] of Object.entries(success)) {
+    const description = (schema as { description?: string }).description ?? 'Success';
+    out[Number(status)] = Type.Unsafe({ ...schema, description, headers: replayHeaders });
+  }
   const byStatus = new Map<number, string[]>();
   for (const code of codes) {
     const status = ERRORS[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   for (const [status, list] of byStatus) {
-    out[status] = Type.Unsafe({ ...Problem, description: `Problem; code: ${list.join(', ')}` });
+    const recorded = list.some((code) => (RECORDED_DECLINES as readonly string[]).includes(code));
+    const headers = status === 409 || status === 429 || status === 503 ? RETRY_AFTER_HEADER : recorded ? replayHeaders : undefined;
+    out[status] = Type.Unsafe({ ...Problem, description: `Problem; code: ${list.join(', ')}`, headers });
   }
   return out;
 }

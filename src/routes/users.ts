@@ -143,7 +143,7 @@ export function userRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
           response: responses({ 200: MoneyResponse }, [
             ...COMMON_ERRORS, 'forbidden', 'invalid_idempotency_key', 'invalid_json', 'user_not_found',
             'idempotency_key_in_use', 'validation_failed', 'idempotency_key_reused', 'balance_limit_exceeded',
-          ]),
+          ], { idempotent: true }),
         },
       },
       async (request, reply) => {

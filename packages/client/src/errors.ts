@@ -1,0 +1,65 @@
+import type { FieldError } from './types.ts';
+
+/** Codes the API documents (README "API"); any other string may appear from newer servers or proxies. */
+export type ErrorCode =
+  | 'unauthorized' | 'forbidden' | 'invalid_idempotency_key' | 'invalid_json' | 'insufficient_balance'
+  | 'user_not_found' | 'transaction_not_found' | 'not_found' | 'method_not_allowed' | 'idempotency_key_in_use'
+  | 'payload_too_large' | 'unsupported_media_type' | 'validation_failed' | 'currency_not_supported'
+  | 'idempotency_key_reused' | 'balance_limit_exceeded' | 'rate_limited' | 'internal_error' | 'database_unavailable'
+  | 'connection_error' | 'timeout'
+  | (string & {});
+
+export interface PicoPayErrorInit {
+  readonly status?: number | undefined;
+  readonly code: ErrorCode;
+  readonly detail: string;
+  readonly requestId?: string | undefined;
+  readonly errors?: readonly FieldError[] | undefined;
+  readonly idempotencyKey?: string | undefined;
+  readonly attempts: number;
+  readonly cause?: unknown;
+}
+
+/** Every error the client throws (except the caller's own abort reason). */
+export class PicoPayError extends Error {
+  /** HTTP status, undefined when no response arrived. */
+  readonly status: number | undefined;
+  /** Stable machine code: the problem's `code`, or connection_error / timeout. */
+  readonly code: ErrorCode;
+  /** The human sentence. */
+  readonly detail: string;
+  /** X-Request-Id of the last response, when there was one. */
+  readonly requestId: string | undefined;
+  /** Field errors of a 422 validation_failed. */
+  readonly errors: readonly FieldError[];
+  /**
+   * The Idempotency-Key every attempt carried. After a connection error or timeout the outcome is unknown:
+   * calling again later with this key either replays the result or performs the operation once.
+   */
+  readonly idempotencyKey: string | undefined;
+  readonly attempts: number;
+
+  constructor(init: PicoPayErrorInit) {
+    const message = init.status === undefined ? `${init.code}: ${init.detail}` : `${init.status} ${init.code}: ${init.detail}`;
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = new.target.name;
+    this.status = init.status;
+    this.code = init.code;
+    this.detail = init.detail;
+    this.requestId = init.requestId;
+    this.errors = init.errors ?? [];
+    this.idempotencyKey = init.idempotencyKey;
+    this.attempts = init.attempts;
+  }
+}
+
+/** The server answered with an error status (a decline, a validation error, or a transient 409/429/5xx). */
+export class PicoPayApiError extends PicoPayError {
+  declare readonly status: number;
+}
+
+/** No response: the connection failed or was cut. A money call may or may not have happened: retry with its key. */
+export class PicoPayConnectionError extends PicoPayError {}
+
+/** An attempt took longer than `timeoutMs` (or ran into the call's deadline). Same uncertainty as a lost connection. */
+export class PicoPayTimeoutError extends PicoPayConnectionError {}

@@ -7,15 +7,18 @@ import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.ts';
 import { createPool } from './db/pool.ts';
+import { createReadRouter } from './db/read-router.ts';
 import { createKeyRing } from './domain/auth.ts';
+import { renderProblem } from './domain/errors.ts';
 import { createResponseCache } from './domain/idempotency/response-cache.ts';
+import { createChargeBatcher } from './domain/payments/charge-batcher.ts';
 import { createPaymentService } from './domain/payments/payment-service.ts';
 import { registerAuth } from './plugins/app/auth.ts';
 import { registerJsonBody } from './plugins/app/json-body.ts';
 import { registerProblems } from './plugins/app/problems.ts';
 import { registerRateLimit } from './plugins/app/rate-limit.ts';
 import { createMetrics } from './plugins/external/metrics.ts';
-import { createRedis } from './plugins/external/redis.ts';
+import { createRedis, createRedisCluster, type RedisClient } from './plugins/external/redis.ts';
 import { createRedisGuard } from './plugins/external/redis-guard.ts';
 import { chargeRoutes } from './routes/charge.ts';
 import type { RouteDeps } from './routes/deps.ts';
@@ -55,19 +58,37 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: config.requestTimeoutMs,
     trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    // Requests Node's HTTP parser refuses (bad framing, headers too large) never reach the app: answer them as
+    // problem+json too, and say the connection is closing so a keep-alive client does not reuse the dead socket.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) return socket.destroy(error);
+      const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
+      const body = renderProblem(tooLarge ? 'headers_too_large' : 'bad_request');
+      socket.end(
+        `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+          `Content-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `Connection: close\r\n\r\n${body}`,
+      );
+    },
   })
     .withTypeProvider<TypeBoxTypeProvider>()
     .setValidatorCompiler(TypeBoxValidatorCompiler);
 
   const db = createPool(config, options.databaseUrl);
-  const redis =
-    config.redisUrl === undefined
-      ? undefined
-      : createRedis({
-          url: config.redisUrl,
-          commandTimeoutMs: config.redisCommandTimeoutMs,
-          onError: (error) => app.log.debug({ err: error.message }, 'redis connection error'),
-        });
+  const redisOptions = {
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    onError: (error: Error) => app.log.debug({ err: error.message }, 'redis connection error'),
+  };
+  const redis: RedisClient | undefined =
+    config.redisClusterNodes !== undefined
+      ? createRedisCluster(config.redisClusterNodes, redisOptions)
+      : config.redisUrl !== undefined
+        ? createRedis(config.redisUrl, redisOptions)
+        : undefined;
+  // Read-only endpoints may use a replica; money and idempotency decisions always use `db`, the primary.
+  const reads = createReadRouter(config, db, (error) =>
+    app.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'read replica failed; reading from the primary'),
+  );
   const metrics = createMetrics(db);
   const guard = createRedisGuard(redis, (operation, error) => {
     metrics.redisErrors.inc({ operation });
@@ -82,8 +103,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const deps: RouteDeps = {
     config,
     db,
+    reads,
     cache,
-    payments: createPaymentService({ db, cache }),
+    payments: createPaymentService({
+      db,
+      cache,
+      batcher: config.batchEnabled
+        ? createChargeBatcher(
+            db,
+            { maxSize: config.batchMaxSize, maxWaitMs: config.batchMaxWaitMs, maxInFlight: config.batchMaxInFlight },
+            metrics.batchEvents,
+          )
+        : undefined,
+    }),
     metrics,
     version: VERSION,
   };
@@ -93,6 +125,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => {
     redis?.disconnect();
+    await reads.end();
     await db.end();
   });
 

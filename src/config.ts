@@ -23,8 +23,19 @@ export interface Config {
   readonly dbStatementTimeoutMs: number;
   /** Bounds every lock wait: a same-key request waiting for the first one, a charge waiting for a hot account. */
   readonly dbLockTimeoutMs: number;
+  /**
+   * False: statements go unnamed (parsed on every call) instead of prepared once per connection, for a
+   * transaction-mode pooler that cannot keep a prepared statement with its client (PgBouncer < 1.21).
+   */
+  readonly dbPreparedStatements: boolean;
+  /** Where migrations run (they hold a session advisory lock, so never through a transaction-mode pooler). */
+  readonly databaseMigrationUrl: string | undefined;
+  /** A streaming replica for the read-only endpoints; undefined: every read on the primary. */
+  readonly databaseReplicaUrl: string | undefined;
   /** Undefined: no Redis, in-process cache only. */
   readonly redisUrl: string | undefined;
+  /** Seed nodes of a Redis Cluster (used instead of redisUrl); undefined: a single Redis or none. */
+  readonly redisClusterNodes: readonly RedisNode[] | undefined;
   readonly redisCommandTimeoutMs: number;
   readonly cacheTtlSeconds: number;
   readonly memoryCacheEntries: number;
@@ -42,6 +53,16 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** Worker processes (node:cluster), like uvicorn workers. */
   readonly webConcurrency: number;
+  /** Group commit for charges: on/off, most charges per transaction, longest wait, batches in flight. */
+  readonly batchEnabled: boolean;
+  readonly batchMaxSize: number;
+  readonly batchMaxWaitMs: number;
+  readonly batchMaxInFlight: number;
+}
+
+export interface RedisNode {
+  readonly host: string;
+  readonly port: number;
 }
 
 export class ConfigError extends Error {}
@@ -60,6 +81,14 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
     throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw.slice(0, 40)}")`);
   }
   return Number(raw);
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false (got "${raw.slice(0, 40)}")`);
 }
 
 function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
@@ -107,6 +136,25 @@ function redisUrlFrom(env: Env): string | undefined {
   return `redis://${host}:${int(env, 'REDIS_PORT', 6379, 1, 65535)}`;
 }
 
+const REDIS_HOST_NAME = /^[A-Za-z0-9_.-]{1,255}$|^\[[0-9A-Fa-f:.]{2,45}\]$/;
+
+/** "host:port,host:port" (an IPv6 host in brackets) → seed nodes; the client learns the rest from the cluster. */
+function redisClusterNodesFrom(env: Env): RedisNode[] | undefined {
+  const raw = read(env, 'REDIS_CLUSTER_NODES');
+  if (raw === undefined) return undefined;
+  if (read(env, 'REDIS_URL') !== undefined || read(env, 'REDIS_HOST') !== undefined) {
+    throw new ConfigError('REDIS_CLUSTER_NODES cannot be combined with REDIS_URL or REDIS_HOST; set one of them');
+  }
+  return raw.split(',').map((item, index) => {
+    const m = /^(.+):(\d{1,5})$/.exec(item.trim());
+    const port = Number(m?.[2]);
+    if (m === null || !REDIS_HOST_NAME.test(m[1]!) || port < 1 || port > 65535) {
+      throw new ConfigError(`REDIS_CLUSTER_NODES entry ${index + 1} must be host:port`);
+    }
+    return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+  });
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
   const production = nodeEnv === 'production';
@@ -133,7 +181,11 @@ export function loadConfig(env: Env = process.env): Config {
     dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 50, 60_000),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 600_000),
     dbLockTimeoutMs: int(env, 'DB_LOCK_TIMEOUT_MS', 5000, 10, 600_000),
+    dbPreparedStatements: bool(env, 'DB_PREPARED_STATEMENTS', true),
+    databaseMigrationUrl: url(env, 'DATABASE_MIGRATION_URL', ['postgres:', 'postgresql:']),
+    databaseReplicaUrl: url(env, 'DATABASE_REPLICA_URL', ['postgres:', 'postgresql:']),
     redisUrl: redisUrlFrom(env),
+    redisClusterNodes: redisClusterNodesFrom(env),
     redisCommandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 100, 5, 10_000),
     cacheTtlSeconds: int(env, 'CACHE_TTL', 86_400, 1, 31_536_000),
     memoryCacheEntries: int(env, 'MEMORY_CACHE_ENTRIES', 10_000, 0, 10_000_000),
@@ -146,6 +198,11 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, 600_000),
     webConcurrency: int(env, 'WEB_CONCURRENCY', 1, 1, 64),
+    batchEnabled: bool(env, 'BATCH_ENABLED', true),
+    // At most 60: each item costs a subtransaction, and PostgreSQL caches 64 per backend before slowing down.
+    batchMaxSize: int(env, 'BATCH_MAX_SIZE', 50, 1, 60),
+    batchMaxWaitMs: int(env, 'BATCH_MAX_WAIT_MS', 2, 0, 100),
+    batchMaxInFlight: int(env, 'BATCH_MAX_IN_FLIGHT', 4, 1, 100),
   };
   return Object.freeze(config);
 }

@@ -2,7 +2,8 @@ import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { openDatabase } from './db/database.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { checkServerTimeouts } from './db/server-timeouts.ts';
 import { ensureDevelopmentKey } from './dev-keys.ts';
 
 function startupLine(message: string): void {
@@ -41,12 +42,29 @@ function printQuickstart(config: Config, key: string): void {
   );
 }
 
+/**
+ * Refuses to serve with unbounded lock or statement waits on the server (possible only when a pooler dropped the
+ * startup parameters and no role default replaced them); warns when the bounds differ from the configuration.
+ */
+async function requireBoundedWaits(config: Config, database: Database): Promise<void> {
+  const check = await checkServerTimeouts(config, database.url);
+  for (const line of check.differing) startupLine(`warning: database server ${line} (set by a role or database default?)`);
+  if (check.unbounded.length > 0) {
+    await database.stop();
+    throw new Error(
+      `database server has no ${check.unbounded.join(' and ')} (0 = unbounded waits); behind PgBouncer set them per role, ` +
+        `e.g. ALTER ROLE <user> SET lock_timeout = '${config.dbLockTimeoutMs}ms' (see docs/DEPLOY.md)`,
+    );
+  }
+}
+
 /** One process serving HTTP: a worker under WEB_CONCURRENCY, or the whole server when it is 1. */
 async function serve(config: Config, databaseUrl: string, onClosed: () => Promise<void>): Promise<string> {
   const app = await buildApp({ config, databaseUrl });
+  const redis = config.redisClusterNodes !== undefined ? 'cluster' : config.redisUrl !== undefined ? 'single' : 'disabled';
   app.log.info(
-    { redis: config.redisUrl === undefined ? 'disabled' : 'configured' },
-    config.redisUrl === undefined ? 'no Redis configured: in-process idempotency cache only' : 'Redis configured',
+    { redis, replica: config.databaseReplicaUrl === undefined ? 'disabled' : 'configured' },
+    redis === 'disabled' ? 'no Redis configured: in-process idempotency cache only' : `Redis configured (${redis})`,
   );
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close pools, then the rest (embedded database).
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
@@ -95,6 +113,7 @@ async function main(): Promise<void> {
     return;
   }
   const database = await openDatabase(config, startupLine);
+  await requireBoundedWaits(config, database);
   let address: string;
   if (config.webConcurrency > 1) {
     await supervise(config, database.url, () => database.stop());

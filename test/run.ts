@@ -77,6 +77,8 @@ async function main(): Promise<number> {
     }
 
     const files = testFiles(path.join(root, 'test'), filter);
+    // node --test with no file arguments would fall back to its own discovery and run unrelated files.
+    if (files.length === 0) throw new Error(`no test file path contains "${filter}"`);
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],

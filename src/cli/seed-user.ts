@@ -21,7 +21,7 @@ if (!amount.ok && !/^0+(\.0+)?$/.test(values.balance)) fail(`--balance: ${amount
 
 const config = configOrExit();
 const database = await openDatabase(config, log).catch((error: Error) => fail(error.message));
-const pool = createPool(config, database.url, 'picopay-seed');
+const pool = createPool(config, database.url, { applicationName: 'picopay-seed' });
 try {
   const json = await userRepository.create(pool, values.name, [{ currency, exponent, amount: amount.ok ? amount.minor : 0n }]);
   const user = JSON.parse(json) as { id: number };

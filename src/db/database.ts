@@ -9,7 +9,10 @@ export interface Database {
   stop(): Promise<void>;
 }
 
-/** DATABASE_URL when set; otherwise the embedded PostgreSQL in `<dataDir>/postgres`. Migrations applied either way. */
+/**
+ * DATABASE_URL when set; otherwise the embedded PostgreSQL in `<dataDir>/postgres`. Migrations applied either way,
+ * through DATABASE_MIGRATION_URL when set.
+ */
 export async function openDatabase(config: Config, log: (message: string) => void): Promise<Database> {
   let database: Database;
   if (config.databaseUrl !== undefined) {
@@ -25,7 +28,9 @@ export async function openDatabase(config: Config, log: (message: string) => voi
     database = { url: embedded.url, embedded: true, stop: () => embedded.stop() };
   }
   try {
-    const applied = await migrate(database.url);
+    // node-pg-migrate holds a session advisory lock across its statements: through a transaction-mode pooler the
+    // lock and its release could land on different server connections, so DATABASE_MIGRATION_URL goes direct.
+    const applied = await migrate(database.embedded ? database.url : (config.databaseMigrationUrl ?? database.url));
     if (applied > 0) log(`applied ${applied} migration(s)`);
   } catch (error) {
     await database.stop();

@@ -13,15 +13,27 @@ const types = {
 export type Db = pg.Pool;
 export type DbClient = pg.PoolClient;
 
+// Whether this pool's connections may keep named (prepared) statements; read by statement() below.
+const PREPARED = Symbol('picopay.preparedStatements');
+
+export interface PoolOptions {
+  /** pg's application_name, shown in pg_stat_activity. */
+  readonly applicationName?: string;
+  /** Overrides DB_CONNECT_TIMEOUT_MS (the replica pool gives up sooner: the primary can serve its reads). */
+  readonly connectTimeoutMs?: number;
+}
+
 /**
  * Every wait is bounded: connecting and waiting for a free client (connectionTimeoutMillis; pg's default of 0
- * waits forever), each statement, each lock, and a transaction left idle by a crashed caller.
+ * waits forever), each statement, each lock, and a transaction left idle by a crashed caller. The three server
+ * timeouts go as startup parameters; a transaction-mode PgBouncer must be told to ignore them
+ * (ignore_startup_parameters) and the role's defaults then bound the waits (see checkServerTimeouts).
  */
-export function createPool(config: Config, connectionString: string, applicationName = 'picopay'): Db {
+export function createPool(config: Config, connectionString: string, options: PoolOptions = {}): Db {
   const pool = new pg.Pool({
     connectionString,
     max: config.dbPoolSize,
-    connectionTimeoutMillis: config.dbConnectTimeoutMs,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? config.dbConnectTimeoutMs,
     idleTimeoutMillis: 30_000,
     statement_timeout: config.dbStatementTimeoutMs,
     lock_timeout: config.dbLockTimeoutMs,
@@ -29,12 +41,30 @@ export function createPool(config: Config, connectionString: string, application
     // A client-side bound too, for a server that stops answering without closing the socket.
     query_timeout: config.dbStatementTimeoutMs + 2000,
     keepAlive: true,
-    application_name: applicationName,
+    application_name: options.applicationName ?? 'picopay',
     types,
   });
+  // On the pool object, so a wrapper made with Object.create(pool) (tests count queries that way) inherits it.
+  Object.defineProperty(pool, PREPARED, { value: config.dbPreparedStatements });
   // An idle client losing its connection (database restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   return pool;
+}
+
+/**
+ * The one way to send a statement PicoPay wants prepared once per connection. A transaction-mode pooler hands each
+ * transaction any server connection, so a statement prepared on one is missing (or already taken) on the next;
+ * with DB_PREPARED_STATEMENTS=false the name is dropped and PostgreSQL parses the statement on every call (the
+ * unnamed statement lives only within its own Parse/Bind/Execute, which a pooler keeps together).
+ */
+export function statement(db: Db, name: string, text: string, values: unknown[]): pg.QueryConfig {
+  const prepared = (db as { [PREPARED]?: boolean })[PREPARED] !== false;
+  return prepared ? { name, text, values } : { text, values };
+}
+
+/** The liveness query of /ready (primary and replica). */
+export async function ping(db: Db): Promise<void> {
+  await db.query('SELECT 1');
 }
 
 const UNAVAILABLE_CODES = new Set([
@@ -47,6 +77,10 @@ const UNAVAILABLE_CODES = new Set([
   '40001', // serialization_failure
   '40P01', // deadlock_detected
   '08000', '08003', '08006', '08001', '08004', // connection exceptions
+  // PgBouncer reports its own failures as protocol_violation: query_wait_timeout (no server connection freed in
+  // time; the query was never sent), no server reachable, a server connection lost mid-query. From PostgreSQL itself
+  // it would mean a client bug; either way a retry with the same Idempotency-Key is safe.
+  '08P01',
 ]);
 
 /** True when the failure is the database being unreachable, overloaded or timing out: answer 503, retry later. */

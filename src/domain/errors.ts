@@ -16,6 +16,8 @@ export const ERRORS = {
     detail: 'Idempotency-Key header must be 1-255 printable ASCII characters',
   },
   invalid_json: { status: 400, title: 'Malformed JSON', detail: 'The request body is not valid JSON' },
+  bad_request: { status: 400, title: 'Bad request', detail: 'The HTTP request is malformed' },
+  headers_too_large: { status: 431, title: 'Request headers too large', detail: 'The request headers are too large' },
   insufficient_balance: { status: 400, title: 'Insufficient balance', detail: 'Insufficient balance' },
   user_not_found: { status: 404, title: 'User not found', detail: 'User not found' },
   transaction_not_found: { status: 404, title: 'Transaction not found', detail: 'Transaction not found' },

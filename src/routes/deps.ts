@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
+import type { ReadRouter } from '../db/read-router.ts';
 import type { ResponseCache } from '../domain/idempotency/response-cache.ts';
 import type { PaymentService } from '../domain/payments/payment-service.ts';
 import type { Metrics } from '../plugins/external/metrics.ts';
@@ -7,7 +8,10 @@ import type { Metrics } from '../plugins/external/metrics.ts';
 /** What route plugins are built from: explicit, so tests can build an app around any database and cache. */
 export interface RouteDeps {
   readonly config: Config;
+  /** The primary: every money operation, idempotency decision and write. */
   readonly db: Db;
+  /** Read-only endpoints: the replica when configured and healthy, else the primary. */
+  readonly reads: ReadRouter;
   readonly cache: ResponseCache;
   readonly payments: PaymentService;
   readonly metrics: Metrics;

@@ -16,7 +16,8 @@ export const Amount = Type.Union([Type.Number(), Type.String({ maxLength: 64 })]
 
 export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, upper case' });
 
-export const Metadata = Type.Record(Type.String(), Type.String({ maxLength: 500 }), {
+// [\s\S]: the default key pattern ^.*$ does not match keys with line breaks, which would skip value checks.
+export const Metadata = Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), Type.String({ maxLength: 500 }), {
   maxProperties: 20,
   description: 'Up to 20 string pairs; keys 1-40 characters, values up to 500',
 });

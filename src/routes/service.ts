@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { ping } from '../db/pool.ts';
 import type { RouteDeps } from './deps.ts';
 
 const Ready = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
   postgres: Type.Union([Type.Literal('up'), Type.Literal('down')]),
   redis: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
+  replica: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
 });
 
 /** Welcome, liveness, readiness and metrics: public, no body, no key. */
@@ -39,19 +41,19 @@ export function serviceRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       '/ready',
       {
         schema: {
-          summary: 'Readiness: 200 when PostgreSQL answers; Redis is reported but never fails readiness',
+          summary: 'Readiness: 200 when PostgreSQL answers; Redis and the read replica are reported but never fail readiness',
           tags: ['service'],
           response: { 200: Ready, 503: Ready },
         },
       },
       async (_request, reply) => {
-        let postgres: 'up' | 'down' = 'up';
-        try {
-          await deps.db.query('SELECT 1');
-        } catch {
-          postgres = 'down';
-        }
-        const body = { status: postgres === 'up' ? ('ready' as const) : ('unavailable' as const), postgres, redis: deps.cache.redisState() };
+        // The replica is probed alongside: reads fall back to the primary, so its state is information only.
+        const [postgres, replica] = await Promise.all([
+          ping(deps.db).then(() => 'up' as const, () => 'down' as const),
+          deps.reads.replicaState(),
+        ]);
+        const status = postgres === 'up' ? ('ready' as const) : ('unavailable' as const);
+        const body = { status, postgres, redis: deps.cache.redisState(), replica };
         if (postgres === 'down') reply.header('Retry-After', '1');
         return reply.code(postgres === 'up' ? 200 : 503).send(body);
       },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { isUnavailable } from '../db/pool.ts';
+import type { FastifyReply } from 'fastify';
+import { isUnavailable, type Db } from '../db/pool.ts';
 import type { FieldError } from '../domain/errors.ts';
 import { currencyExponent, toMinorUnits } from '../domain/money.ts';
 import { userRepository, type OpeningBalance, type TransactionFilter } from '../domain/users/user-repository.ts';
@@ -121,7 +122,8 @@ export function userRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const json = await withDb(() => userRepository.find(deps.db, BigInt(request.params.id)));
+        const userId = BigInt(request.params.id);
+        const json = await readOnly(deps, reply, (db) => userRepository.find(db, userId), (found) => found === undefined);
         if (json === 'unavailable') return sendProblem(reply, 'database_unavailable');
         if (json === undefined) return sendProblem(reply, 'user_not_found');
         return reply.type(JSON_TYPE).send(json);
@@ -172,10 +174,10 @@ export function userRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
         const cursor = request.query.cursor === undefined ? null : BigInt(request.query.cursor);
         const filter = transactionFilter(request.query);
         if (Array.isArray(filter)) return sendProblem(reply, 'validation_failed', 'The request is invalid', filter);
-        const page = await withDb(async () => {
-          const user = await userRepository.find(deps.db, userId);
-          return user === undefined ? undefined : userRepository.transactions(deps.db, userId, cursor, request.query.limit ?? 20, filter);
-        });
+        const page = await readOnly(deps, reply, async (db) => {
+          const user = await userRepository.find(db, userId);
+          return user === undefined ? undefined : userRepository.transactions(db, userId, cursor, request.query.limit ?? 20, filter);
+        }, (found) => found === undefined);
         if (page === 'unavailable') return sendProblem(reply, 'database_unavailable');
         if (page === undefined) return sendProblem(reply, 'user_not_found');
         const next = page.nextCursor === null ? 'null' : `"${page.nextCursor}"`;
@@ -202,7 +204,8 @@ export function userRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
           },
         },
         async (request, reply) => {
-          const found = await withDb(() => userRepository.findTransaction(deps.db, BigInt(request.params.id)));
+          const id = BigInt(request.params.id);
+          const found = await readOnly(deps, reply, (db) => userRepository.findTransaction(db, id), (t) => t === undefined);
           if (found === 'unavailable') return sendProblem(reply, 'database_unavailable');
           if (found === undefined || found.type !== type) return sendProblem(reply, 'transaction_not_found');
           return reply.type(JSON_TYPE).send(found.json);
@@ -210,6 +213,20 @@ export function userRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       );
     }
   };
+}
+
+/**
+ * A read-only query through the read router: the replica when configured and healthy, else the primary, named in
+ * `X-Read-Source`. An answer of "not found" from the replica is rechecked on the primary (replication lag).
+ */
+function readOnly<T>(
+  deps: RouteDeps, reply: FastifyReply, work: (db: Db) => Promise<T>, recheck: (value: T) => boolean,
+): Promise<T | 'unavailable'> {
+  return withDb(async () => {
+    const { value, source } = await deps.reads.read(work, recheck);
+    reply.header('X-Read-Source', source);
+    return value;
+  });
 }
 
 async function withDb<T>(work: () => Promise<T>): Promise<T | 'unavailable'> {

@@ -37,6 +37,8 @@ export async function startApp(env: Record<string, string> = {}, options: { list
     LOG_LEVEL: 'silent',
     DB_POOL_SIZE: '10',
     RATE_LIMIT_MAX: '0',
+    // CI runs the whole suite twice: with group commit (the default) and with BATCH_ENABLED=false.
+    BATCH_ENABLED: process.env.BATCH_ENABLED ?? '',
     ...env,
   });
   const app = await buildApp({ config, databaseUrl: config.databaseUrl ?? DATABASE_URL, logStream: options.logStream });

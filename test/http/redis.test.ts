@@ -33,7 +33,7 @@ describe('Redis unreachable (dead port)', () => {
     assert.equal(await balanceMinor(app, user.id), 900);
     const ready = await app.inject({ method: 'GET', url: '/ready' });
     assert.equal(ready.statusCode, 200);
-    assert.deepEqual(ready.json(), { status: 'ready', postgres: 'up', redis: 'down' });
+    assert.deepEqual(ready.json(), { status: 'ready', postgres: 'up', redis: 'down', replica: 'disabled' });
   });
 });
 

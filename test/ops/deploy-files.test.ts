@@ -19,6 +19,9 @@ const NOT_PASSED: Record<string, string> = {
   REDIS_PORT: 'REDIS_URL is set and takes precedence over REDIS_HOST/REDIS_PORT',
   PICOPAY_DATA_DIR: 'only for the embedded PostgreSQL and the generated dev key; containers always get DATABASE_URL and keys',
   EMBEDDED_PG_PORT: 'only for the embedded PostgreSQL, which the image does not ship',
+  REDIS_CLUSTER_NODES: 'the Compose stacks run one Redis (REDIS_URL); a cluster replaces REDIS_URL, the two cannot be combined',
+  DATABASE_REPLICA_URL: 'the Compose stacks run no read replica; unset, every read goes to DATABASE_URL',
+  DATABASE_MIGRATION_URL: 'the Compose stacks have no pooler in front of PostgreSQL, so migrations use DATABASE_URL',
 };
 
 const vars = configVars();

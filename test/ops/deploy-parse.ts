@@ -13,10 +13,10 @@ export interface ConfigVar {
   readonly intDefault: number | undefined;
 }
 
-/** Every `read(env, 'NAME')`, `int(env, 'NAME', default, ...)` and `url(env, 'NAME', ...)` call in src/config.ts. */
+/** Every `read(env, 'NAME')`, `int(env, 'NAME', default, ...)`, `bool(env, 'NAME', ...)` and `url(env, 'NAME', ...)` call in src/config.ts. */
 export function configVars(source: string = readText('src/config.ts')): ConfigVar[] {
   const found = new Map<string, ConfigVar>();
-  for (const m of source.matchAll(/\b(read|int|url)\(env, '([A-Z][A-Z0-9_]*)'(?:, ([0-9_]+))?/g)) {
+  for (const m of source.matchAll(/\b(read|int|url|bool)\(env, '([A-Z][A-Z0-9_]*)'(?:, ([0-9_]+))?/g)) {
     const name = m[2]!;
     const intDefault = m[1] === 'int' && m[3] !== undefined ? Number(m[3].replaceAll('_', '')) : undefined;
     const previous = found.get(name);

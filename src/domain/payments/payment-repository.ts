@@ -1,4 +1,4 @@
-import type { Db } from '../../db/pool.ts';
+import { statement, type Db } from '../../db/pool.ts';
 import type { MoneyRequest } from './payment-service.ts';
 
 export type MoneyOutcome = 'created' | 'declined' | 'replayed' | 'key_reused' | 'key_in_use' | 'invalid_amount';
@@ -43,7 +43,7 @@ export interface PaymentRepository {
 }
 
 async function single(db: Db, name: string, text: string, values: unknown[]): Promise<MoneyOutcomeRow> {
-  const result = await db.query<MoneyOutcomeRow>({ name, text, values });
+  const result = await db.query<MoneyOutcomeRow>(statement(db, name, text, values));
   const row = result.rows[0];
   if (row === undefined) throw new Error(`${name} returned no row`);
   return row;

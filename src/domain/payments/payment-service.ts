@@ -4,6 +4,7 @@ import { failure, type Failure } from '../errors.ts';
 import type { Caller } from '../auth.ts';
 import { fingerprint, refundFingerprint } from '../idempotency/idempotency-key.ts';
 import type { ResponseCache } from '../idempotency/response-cache.ts';
+import type { ChargeBatcher } from './charge-batcher.ts';
 import { paymentRepository, type KeyScope, type MoneyOutcomeRow, type PaymentRepository } from './payment-repository.ts';
 import { minorByExponent, refundAmountError, type RefundAmount } from './refund-amount.ts';
 
@@ -46,6 +47,8 @@ export interface PaymentServiceDeps {
   readonly db: Db;
   readonly cache: ResponseCache;
   readonly repository?: PaymentRepository;
+  /** Group commit for charges (BATCH_ENABLED); without it each charge is its own transaction. */
+  readonly batcher?: ChargeBatcher;
 }
 
 /**
@@ -106,6 +109,10 @@ export function createPaymentService(deps: PaymentServiceDeps): PaymentService {
   return {
     execute(operation, caller, key, request) {
       const print = fingerprint({ operation, ...request });
+      const batcher = deps.batcher;
+      if (operation === 'charge' && batcher !== undefined) {
+        return run(caller, key, print, (scope) => batcher.charge({ ...scope, ...request }));
+      }
       return run(caller, key, print, (scope) => repository[operation](deps.db, { ...scope, ...request }));
     },
 

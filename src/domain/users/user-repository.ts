@@ -1,4 +1,4 @@
-import type { Db } from '../../db/pool.ts';
+import { statement, type Db } from '../../db/pool.ts';
 
 export interface OpeningBalance {
   readonly currency: string;
@@ -47,27 +47,25 @@ export const userRepository = {
   },
 
   async find(db: Db, userId: bigint): Promise<string | undefined> {
-    const result = await db.query<{ json: string | null }>({ name: 'user_json', text: USER_JSON, values: [userId.toString()] });
+    const result = await db.query<{ json: string | null }>(statement(db, 'user_json', USER_JSON, [userId.toString()]));
     return result.rows[0]?.json ?? undefined;
   },
 
   async findTransaction(db: Db, id: bigint): Promise<{ json: string; type: string } | undefined> {
-    const result = await db.query<{ json: string; type: string }>({
-      name: 'transaction_json',
-      text: TRANSACTION_JSON,
-      values: [id.toString()],
-    });
+    const result = await db.query<{ json: string; type: string }>(
+      statement(db, 'transaction_json', TRANSACTION_JSON, [id.toString()]),
+    );
     return result.rows[0];
   },
 
   async transactions(
     db: Db, userId: bigint, before: bigint | null, limit: number, filter: TransactionFilter,
   ): Promise<TransactionPage> {
-    const result = await db.query<{ json: string; id: bigint }>({
-      name: 'user_transactions',
-      text: USER_TRANSACTIONS,
-      values: [userId.toString(), before?.toString() ?? null, filter.type, filter.createdAfter, filter.createdBefore, limit + 1],
-    });
+    const result = await db.query<{ json: string; id: bigint }>(
+      statement(db, 'user_transactions', USER_TRANSACTIONS, [
+        userId.toString(), before?.toString() ?? null, filter.type, filter.createdAfter, filter.createdBefore, limit + 1,
+      ]),
+    );
     const rows = result.rows.slice(0, limit);
     const more = result.rows.length > limit;
     return { items: rows.map((r) => r.json), nextCursor: more ? rows[rows.length - 1]!.id : null };

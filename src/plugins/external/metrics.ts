@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../../db/pool.ts';
 import type { CacheEvents } from '../../domain/idempotency/response-cache.ts';
+import type { BatchEvents } from '../../domain/payments/charge-batcher.ts';
 
 /** The original service's label values, exactly: every authenticated charge request lands in one of them. */
 export type ChargeStatus = 'success' | 'idempotent_hit' | 'insufficient_balance' | 'failed';
@@ -17,6 +18,7 @@ export interface Metrics {
   readonly refundLatency: Histogram;
   readonly cacheEvents: CacheEvents;
   readonly redisErrors: Counter<'operation'>;
+  readonly batchEvents: BatchEvents;
 }
 
 // 0.5 ms to 10 s: a cache replay is sub-millisecond, a stuck lock is seconds.
@@ -72,6 +74,17 @@ export function createMetrics(pool: Db): Metrics {
     labelNames: ['operation'] as const,
     registers: [registry],
   });
+  const batchSize = new Histogram({
+    name: 'charge_batch_size',
+    help: 'Charges per group-committed transaction (BATCH_ENABLED)',
+    buckets: [2, 4, 8, 16, 32, 64, 128],
+    registers: [registry],
+  });
+  const batchRetries = new Counter({
+    name: 'charge_batch_retries_total',
+    help: 'Batches run a second time after a deadlock or serialization failure',
+    registers: [registry],
+  });
   new Gauge({
     name: 'db_pool_connections',
     help: 'PostgreSQL pool connections by state (total, idle, waiting requests)',
@@ -92,5 +105,6 @@ export function createMetrics(pool: Db): Metrics {
     refundLatency,
     cacheEvents: { lookup: (layer, result) => cacheLookups.inc({ layer, result }) },
     redisErrors,
+    batchEvents: { batch: (size) => batchSize.observe(size), retry: () => batchRetries.inc() },
   };
 }

@@ -1,14 +1,14 @@
-import type { Redis } from 'ioredis';
-
-const MAX_BACKOFF_MS = 30_000;
+import type { RedisClient } from './redis.ts';
+import { createBackoff } from '../../lib/backoff.ts';
 
 /**
  * Decides whether Redis is worth asking right now. After a failure it is skipped for a back-off period (1 s doubling
  * to 30 s), so a dead or slow Redis costs nothing per request; the first success closes it again. Shared by every
- * Redis user (idempotency cache, rate limiter) so they learn from each other's failures.
+ * Redis user (idempotency cache, rate limiter) so they learn from each other's failures. A single Redis and a Redis
+ * Cluster client both report `status === 'ready'` once usable (for a cluster: slots known, a node reachable).
  */
 export interface RedisGuard {
-  readonly redis: Redis | undefined;
+  readonly redis: RedisClient | undefined;
   usable(): boolean;
   failed(operation: string, error: unknown): void;
   succeeded(): void;
@@ -16,22 +16,20 @@ export interface RedisGuard {
 }
 
 export function createRedisGuard(
-  redis: Redis | undefined,
+  redis: RedisClient | undefined,
   onFailure: (operation: string, error: unknown) => void,
   now: () => number = Date.now,
 ): RedisGuard {
-  let skipUntil = 0;
-  let backoffMs = 0;
+  const backoff = createBackoff(now);
   return {
     redis,
-    usable: () => redis !== undefined && redis.status === 'ready' && now() >= skipUntil,
+    usable: () => redis !== undefined && redis.status === 'ready' && backoff.open(),
     failed(operation, error) {
-      backoffMs = Math.min(backoffMs === 0 ? 1000 : backoffMs * 2, MAX_BACKOFF_MS);
-      skipUntil = now() + backoffMs;
+      backoff.failed();
       onFailure(operation, error);
     },
     succeeded() {
-      backoffMs = 0;
+      backoff.succeeded();
     },
     state() {
       if (redis === undefined) return 'disabled';

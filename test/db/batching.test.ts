@@ -1,0 +1,83 @@
+// Group commit (issue: micro-batched charges): many charges in one transaction must give every caller exactly the
+// outcome a lone charge would, in arrival order, and concurrent batches must never deadlock.
+import { createHash, randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../src/config.ts';
+import { createPool } from '../../src/db/pool.ts';
+import { createChargeBatcher } from '../../src/domain/payments/charge-batcher.ts';
+import type { MoneyCall } from '../../src/domain/payments/payment-repository.ts';
+import { balanceMinor, checkInvariantsAfterFile, createUser, DATABASE_URL, startApp } from '../helpers/app.ts';
+
+checkInvariantsAfterFile();
+
+const { app } = await startApp();
+
+function call(userId: number, amountMinor: bigint, key: string = randomUUID(), currency = 'USD'): MoneyCall {
+  const fingerprint = createHash('sha256').update(`${userId}|${amountMinor}|${currency}`).digest();
+  return { client: 'batching', key, fingerprint, userId: BigInt(userId), currency, exponent: 2, amountMinor, description: null, metadata: {} };
+}
+
+function batcher(maxInFlight: number, sizes: number[], retries: number[]) {
+  const db = createPool(loadConfig({ DB_POOL_SIZE: '8' }), DATABASE_URL);
+  const events = { batch: (n: number) => sizes.push(n), retry: (n: number) => retries.push(n) };
+  return { db, batcher: createChargeBatcher(db, { maxSize: 50, maxWaitMs: 50, maxInFlight }, events) };
+}
+
+test('one batch, every kind of item: each gets the outcome a lone charge would, in arrival order', async () => {
+  const rich = await createUser(app, { USD: 10 });
+  const poor = await createUser(app, { USD: 1 });
+  const sizes: number[] = [];
+  const { db, batcher: b } = batcher(1, sizes, []);
+  try {
+    const first = call(rich.id, 100n);
+    // The first charge goes out alone and occupies the only in-flight slot; the rest wait and form one batch.
+    const lead = b.charge(call(rich.id, 1n));
+    const reused = { ...call(rich.id, 999n, first.key) };
+    const items = [
+      first, // created
+      { ...first }, // the same key again inside the batch: replayed
+      reused, // same key, other payload: key_reused
+      call(poor.id, 500n), // declined: insufficient_balance
+      call(poor.id, 100n), // created: exactly the balance
+      call(8_999_999_999, 1n), // declined: user_not_found
+      call(rich.id, 1n, randomUUID(), 'EUR'), // declined: currency_not_supported
+    ];
+    const results = await Promise.all([lead, ...items.map((c) => b.charge(c))]);
+    assert.deepEqual(sizes, [1, items.length], 'the lead alone, then one batch of all the waiting charges');
+    assert.deepEqual(
+      results.slice(1).map((r) => `${r.outcome}:${r.code ?? r.status}`),
+      ['created:200', 'replayed:200', 'key_reused:null', 'declined:insufficient_balance', 'created:200',
+        'declined:user_not_found', 'declined:currency_not_supported'],
+    );
+    assert.equal(results[2]!.body, results[1]!.body, 'the in-batch replay is byte-identical');
+    assert.equal(await balanceMinor(app, rich.id), 1000 - 1 - 100);
+    assert.equal(await balanceMinor(app, poor.id), 0);
+  } finally {
+    await db.end();
+  }
+});
+
+test('concurrent batches over the same accounts in opposite orders never deadlock and debit exactly', async () => {
+  const a = await createUser(app, { USD: 1000 });
+  const c = await createUser(app, { USD: 1000 });
+  const sizes: number[] = [];
+  const retries: number[] = [];
+  const { db, batcher: b } = batcher(4, sizes, retries);
+  try {
+    const calls = Array.from({ length: 400 }, (_, i) => call(i % 2 === 0 ? a.id : c.id, 10n));
+    // Every other block of 25 reversed, so consecutive batches meet the two accounts in opposite orders.
+    const ordered = Array.from({ length: calls.length / 25 }, (_, block) => {
+      const part = calls.slice(block * 25, block * 25 + 25);
+      return block % 2 === 0 ? part : part.reverse();
+    }).flat();
+    const results = await Promise.all(ordered.map((x) => b.charge(x)));
+    assert.deepEqual([...new Set(results.map((r) => r.outcome))], ['created']);
+    assert.ok(sizes.some((n) => n > 1), 'charges were batched');
+    assert.deepEqual(retries, [], 'no batch hit a deadlock');
+    assert.equal(await balanceMinor(app, a.id), 100_000 - 200 * 10);
+    assert.equal(await balanceMinor(app, c.id), 100_000 - 200 * 10);
+  } finally {
+    await db.end();
+  }
+});

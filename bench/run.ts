@@ -35,8 +35,10 @@ async function main(): Promise<void> {
   const { userIds, hotUser } = await seed(database.value, 10_000);
   log(`seeded ${userIds.length} users and a hot account`);
 
+  // BATCH_* settings given to the bench reach the servers, for tuning group commit against the same baselines.
+  const tuning = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BATCH_') && v !== undefined)) as Record<string, string>;
   const serverEnv = {
-    DATABASE_URL: database.value, APP_API_KEYS: `bench:${API_KEY}`, RATE_LIMIT_MAX: '0', DB_POOL_SIZE: String(poolSize),
+    DATABASE_URL: database.value, APP_API_KEYS: `bench:${API_KEY}`, RATE_LIMIT_MAX: '0', DB_POOL_SIZE: String(poolSize), ...tuning,
   };
   const up = await startHttp('src/server.ts', { ...serverEnv, ...(redis.value ? { REDIS_URL: redis.value } : {}) });
   cleanups.push(up);

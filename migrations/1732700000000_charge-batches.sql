@@ -47,24 +47,52 @@ RETURNS TABLE (outcome text, status smallint, code text, body text)
 LANGUAGE plpgsql AS $$
 DECLARE
   i int;
+  j int;
   claim record;
-  debit record;
+  why record;
+  locked accounts[];
+  ids bigint[];
+  balances bigint[];
+  acct accounts;
 BEGIN
-  PERFORM 1 FROM accounts a
-   WHERE (a.user_id, a.currency) IN (SELECT * FROM unnest(p_user_id, p_currency))
-   ORDER BY a.id
-     FOR UPDATE;
+  -- Lock the batch's accounts in id order, then work on their balances in memory: a hot account is updated once
+  -- per batch instead of once per charge (each UPDATE would add a row version to walk).
+  SELECT coalesce(array_agg(a ORDER BY a.id), '{}') INTO locked FROM (
+    SELECT * FROM accounts
+     WHERE (user_id, currency) IN (SELECT * FROM unnest(p_user_id, p_currency))
+     ORDER BY id
+       FOR UPDATE) a;
+  SELECT coalesce(array_agg(a.id ORDER BY a.id), '{}'), coalesce(array_agg(a.balance ORDER BY a.id), '{}')
+    INTO ids, balances FROM unnest(locked) a;
   FOR i IN 1 .. coalesce(array_length(p_key, 1), 0) LOOP
     SELECT * INTO claim FROM picopay_claim_key(p_client[i], p_key[i], 'charge', p_fingerprint[i]);
+    outcome := claim.outcome; status := claim.status; code := claim.code; body := claim.body;
     IF claim.outcome = 'claimed' THEN
-      SELECT * INTO debit FROM picopay_debit(p_client[i], p_key[i], p_user_id[i], p_currency[i], p_amount[i],
-                                             p_description[i], p_metadata[i]);
-      outcome := debit.outcome; status := debit.status; code := debit.code; body := debit.body;
-    ELSE
-      outcome := claim.outcome; status := claim.status; code := claim.code; body := claim.body;
+      j := NULL;
+      FOR k IN 1 .. coalesce(array_length(locked, 1), 0) LOOP
+        IF locked[k].user_id = p_user_id[i] AND locked[k].currency = p_currency[i] THEN
+          j := k;
+          EXIT;
+        END IF;
+      END LOOP;
+      IF j IS NOT NULL AND balances[j] >= p_amount[i] THEN
+        balances[j] := balances[j] - p_amount[i];
+        acct := locked[j];
+        acct.balance := balances[j];
+        outcome := 'created'; status := 200; code := NULL;
+        body := picopay_post_entry(p_client[i], p_key[i], acct, 'charge', -p_amount[i], p_description[i],
+                                   p_metadata[i], 'Charge processed successfully');
+      ELSE
+        SELECT * INTO why FROM picopay_decline(p_user_id[i], p_currency[i]);
+        outcome := 'declined'; status := why.status; code := why.code;
+        body := picopay_record_decline(p_client[i], p_key[i], why.status, why.code, why.title, why.detail);
+      END IF;
     END IF;
     RETURN NEXT;
   END LOOP;
+  UPDATE accounts a SET balance = b.new_balance
+    FROM unnest(ids, balances) AS b(id, new_balance)
+   WHERE a.id = b.id AND a.balance <> b.new_balance;
 END $$;
 
 -- Down Migration

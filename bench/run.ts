@@ -104,9 +104,9 @@ async function main(): Promise<void> {
 async function serverVersion(url: string): Promise<string> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  const r = await c.query<{ v: string }>('SHOW server_version');
+  const r = await c.query<{ server_version: string }>('SHOW server_version');
   await c.end();
-  return r.rows[0]!.v;
+  return r.rows[0]!.server_version;
 }
 
 try {

@@ -3,14 +3,8 @@ import type { MoneyResult } from '../domain/payments/payment-service.ts';
 import type { Failure } from '../domain/errors.ts';
 import type { ChargeStatus } from '../plugins/external/metrics.ts';
 import type { RouteDeps } from './deps.ts';
-import { requireIdempotencyKey, sendMoneyResult, toMoneyRequest } from './money-request.ts';
+import { countOutcomes, requireIdempotencyKey, sendMoneyResult, toMoneyRequest } from './money-request.ts';
 import { ChargeBody, COMMON_ERRORS, IdempotencyHeaders, MoneyResponse, responses } from './schemas.ts';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    chargeStatus: ChargeStatus | undefined;
-  }
-}
 
 function metricStatus(result: MoneyResult | Failure): ChargeStatus {
   if (!result.ok) return 'failed';
@@ -22,13 +16,7 @@ function metricStatus(result: MoneyResult | Failure): ChargeStatus {
 /** POST /charge: the original service's contract, exactly once per (client, Idempotency-Key). */
 export function chargeRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.decorateRequest('chargeStatus', undefined);
-    // Counted once per authenticated request, whatever ended it (validation, decline, 503, replay).
-    app.addHook('onResponse', async (request, reply) => {
-      if (request.caller === undefined) return;
-      deps.metrics.chargeRequests.inc({ status: request.chargeStatus ?? 'failed' });
-      deps.metrics.chargeLatency.observe(reply.elapsedTime / 1000);
-    });
+    countOutcomes(app, deps.metrics.chargeRequests, deps.metrics.chargeLatency);
 
     app.post(
       '/charge',
@@ -60,7 +48,7 @@ export function chargeRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
         const body = request.body;
         const parsed = toMoneyRequest(body, BigInt(body.user_id));
         const result = 'ok' in parsed ? parsed : await deps.payments.execute('charge', request.caller!, request.idempotencyKey, parsed);
-        request.chargeStatus = metricStatus(result);
+        request.outcomeStatus = metricStatus(result);
         return sendMoneyResult(reply, result);
       },
     );

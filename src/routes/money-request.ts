@@ -1,4 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Counter, Histogram } from 'prom-client';
 import { failure, ProblemError, type Failure, type FieldError } from '../domain/errors.ts';
 import { parseIdempotencyKey } from '../domain/idempotency/idempotency-key.ts';
 import { currencyExponent, toMinorUnits } from '../domain/money.ts';
@@ -115,4 +116,24 @@ export function sendMoneyResult(reply: FastifyReply, result: MoneyResult | Failu
     .code(result.status)
     .type(result.status >= 400 ? 'application/problem+json; charset=utf-8' : 'application/json; charset=utf-8')
     .send(result.body);
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The metric label a money route's handler chose for this request; unset means it ended early ('failed'). */
+    outcomeStatus: string | undefined;
+  }
+}
+
+/**
+ * Counts every authenticated request of the plugin's routes exactly once, whatever ended it (validation, decline,
+ * 503, replay), under the label its handler set, and observes its latency.
+ */
+export function countOutcomes(app: FastifyInstance, counter: Counter<'status'>, latency: Histogram): void {
+  app.decorateRequest('outcomeStatus', undefined);
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.caller === undefined) return;
+    counter.inc({ status: request.outcomeStatus ?? 'failed' });
+    latency.observe(reply.elapsedTime / 1000);
+  });
 }

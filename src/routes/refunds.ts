@@ -6,14 +6,8 @@ import { toRefundAmount, type RefundAmount } from '../domain/payments/refund-amo
 import { rawNumberText } from '../lib/strict-json.ts';
 import type { RefundStatus } from '../plugins/external/metrics.ts';
 import type { RouteDeps } from './deps.ts';
-import { requireIdempotencyKey, sendMoneyResult } from './money-request.ts';
+import { countOutcomes, requireIdempotencyKey, sendMoneyResult } from './money-request.ts';
 import { COMMON_ERRORS, IdempotencyHeaders, IdParam, MoneyResponse, RefundBody, responses } from './schemas.ts';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    refundStatus: RefundStatus | undefined;
-  }
-}
 
 interface RefundBodyInput {
   readonly amount?: number | string;
@@ -59,13 +53,7 @@ function metricStatus(result: MoneyResult): RefundStatus {
  */
 export function refundRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.decorateRequest('refundStatus', undefined);
-    // Counted once per authenticated request, whatever ended it (validation, decline, 503, replay).
-    app.addHook('onResponse', async (request, reply) => {
-      if (request.caller === undefined) return;
-      deps.metrics.refundRequests.inc({ status: request.refundStatus ?? 'failed' });
-      deps.metrics.refundLatency.observe(reply.elapsedTime / 1000);
-    });
+    countOutcomes(app, deps.metrics.refundRequests, deps.metrics.refundLatency);
 
     app.post(
       '/charges/:id/refunds',
@@ -89,7 +77,7 @@ export function refundRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const parsed = toRefundRequest(request.body, BigInt(request.params.id));
         const result = 'ok' in parsed ? parsed : await deps.payments.refund(request.caller!, request.idempotencyKey, parsed);
-        request.refundStatus = metricStatus(result);
+        request.outcomeStatus = metricStatus(result);
         return sendMoneyResult(reply, result);
       },
     );

@@ -4,6 +4,7 @@ import { failure, ProblemError, type Failure, type FieldError } from '../domain/
 import { parseIdempotencyKey } from '../domain/idempotency/idempotency-key.ts';
 import { currencyExponent, toMinorUnits } from '../domain/money.ts';
 import type { MoneyRequest, MoneyResult } from '../domain/payments/payment-service.ts';
+import type { MoneyStatus } from '../plugins/external/metrics.ts';
 import { rawNumberText } from '../lib/strict-json.ts';
 import { sendProblem } from '../plugins/app/problems.ts';
 
@@ -136,4 +137,11 @@ export function countOutcomes(app: FastifyInstance, counter: Counter<'status'>, 
     counter.inc({ status: request.outcomeStatus ?? 'failed' });
     latency.observe(reply.elapsedTime / 1000);
   });
+}
+
+/** The metric label of a credit or refund outcome (charges add insufficient_balance, see charge.ts). */
+export function moneyStatus(result: MoneyResult | Failure): MoneyStatus {
+  if (!result.ok) return 'failed';
+  if (result.replayed) return 'idempotent_hit';
+  return result.status === 200 ? 'success' : 'failed';
 }

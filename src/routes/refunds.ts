@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { failure, type Failure, type FieldError } from '../domain/errors.ts';
-import type { MoneyResult, RefundRequest } from '../domain/payments/payment-service.ts';
+import type { RefundRequest } from '../domain/payments/payment-service.ts';
 import { toRefundAmount, type RefundAmount } from '../domain/payments/refund-amount.ts';
 import { rawNumberText } from '../lib/strict-json.ts';
-import type { RefundStatus } from '../plugins/external/metrics.ts';
 import type { RouteDeps } from './deps.ts';
-import { countOutcomes, requireIdempotencyKey, sendMoneyResult } from './money-request.ts';
+import { countOutcomes, moneyStatus, requireIdempotencyKey, sendMoneyResult } from './money-request.ts';
 import { COMMON_ERRORS, IdempotencyHeaders, IdParam, MoneyResponse, RefundBody, responses } from './schemas.ts';
 
 interface RefundBodyInput {
@@ -41,12 +40,6 @@ function toRefundRequest(body: RefundBodyInput, chargeId: bigint): RefundRequest
   return { chargeId, amount, reason: body.reason ?? null };
 }
 
-function metricStatus(result: MoneyResult): RefundStatus {
-  if (!result.ok) return 'failed';
-  if (result.replayed) return 'idempotent_hit';
-  return result.status === 200 ? 'success' : 'failed';
-}
-
 /**
  * POST /charges/{id}/refunds: any client key may refund any charge, as any client key may read one (charges
  * belong to users, not to the client that made them). Exactly once per (client, Idempotency-Key), like charges.
@@ -77,7 +70,7 @@ export function refundRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const parsed = toRefundRequest(request.body, BigInt(request.params.id));
         const result = 'ok' in parsed ? parsed : await deps.payments.refund(request.caller!, request.idempotencyKey, parsed);
-        request.outcomeStatus = metricStatus(result);
+        request.outcomeStatus = moneyStatus(result);
         return sendMoneyResult(reply, result);
       },
     );

@@ -9,7 +9,7 @@ import { rawNumberText } from '../lib/strict-json.ts';
 import { toInstant } from '../lib/timestamp.ts';
 import { sendProblem } from '../plugins/app/problems.ts';
 import type { RouteDeps } from './deps.ts';
-import { requireIdempotencyKey, sendMoneyResult, toMoneyRequest } from './money-request.ts';
+import { moneyStatus, requireIdempotencyKey, sendMoneyResult, toMoneyRequest } from './money-request.ts';
 import {
   Amount, COMMON_ERRORS, IdempotencyHeaders, IdParam, MoneyBody, MoneyResponse, responses, Transaction, User,
 } from './schemas.ts';
@@ -151,7 +151,7 @@ export function userRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const parsed = toMoneyRequest(request.body, BigInt(request.params.id));
         const result = 'ok' in parsed ? parsed : await deps.payments.execute('credit', request.caller!, request.idempotencyKey, parsed);
-        deps.metrics.creditRequests.inc({ status: !result.ok ? 'failed' : result.replayed ? 'idempotent_hit' : result.status === 200 ? 'success' : 'failed' });
+        deps.metrics.creditRequests.inc({ status: moneyStatus(result) });
         return sendMoneyResult(reply, result);
       },
     );

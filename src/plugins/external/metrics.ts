@@ -5,9 +5,8 @@ import type { BatchEvents } from '../../domain/payments/charge-batcher.ts';
 
 /** The original service's label values, exactly: every authenticated charge request lands in one of them. */
 export type ChargeStatus = 'success' | 'idempotent_hit' | 'insufficient_balance' | 'failed';
-export type CreditStatus = 'success' | 'idempotent_hit' | 'failed';
-/** Like credits: a recorded decline (charge not found, refund exceeds charge, ...) is 'failed'. */
-export type RefundStatus = 'success' | 'idempotent_hit' | 'failed';
+/** Credits and refunds: a recorded decline (user or charge not found, refund exceeds charge, ...) is 'failed'. */
+export type MoneyStatus = 'success' | 'idempotent_hit' | 'failed';
 
 export interface Metrics {
   readonly registry: Registry;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { freePort, freshDatabase, log, redisForBench, root, seed, startHttp, type Resource } from './infra.ts';
-import { measure, type Measurement } from './load.ts';
+import { measure, pickGenerator, type Measurement } from './load.ts';
 import { svg, table, writeResults, type Row } from './report.ts';
 import { scenarios, type ScenarioContext } from './scenarios.ts';
 import { sqlBaseline } from './sql-baseline.ts';
@@ -17,17 +17,20 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '64' },
     pool: { type: 'string', default: '16' },
     only: { type: 'string' },
+    // auto: wrk when it is on PATH (apt-get install wrk), else autocannon.
+    generator: { type: 'string', default: 'auto' },
   },
 });
 const durationS = Number(values.duration);
 const warmupS = Number(values.warmup);
 const connections = Number(values.connections);
 const poolSize = Number(values.pool);
+const generator = pickGenerator(values.generator);
 const API_KEY = 'bench_client_key_000000000000000001';
 
 const cleanups: Resource<unknown>[] = [];
 async function main(): Promise<void> {
-  log(`load generator: autocannon (in-process); ${connections} connections, ${warmupS} s warm-up + ${durationS} s per scenario`);
+  log(`load generator: ${generator === 'wrk' ? 'wrk (2 threads, own process)' : 'autocannon (in the bench process)'}; ${connections} connections, ${warmupS} s warm-up + ${durationS} s per scenario`);
   const database = await freshDatabase();
   cleanups.push(database);
   const redis = await redisForBench();
@@ -72,21 +75,21 @@ async function main(): Promise<void> {
   baselines['sql-hot'] = await sqlBaseline(database.value, { ...sqlOptions, pickUser: () => hotUser });
   log('baseline http: bare Fastify route returning a constant');
   const body = { path: '/charge', method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: '{"user_id":1,"amount":"0.01","currency":"USD"}' };
-  baselines.http = await measure(baseline.value, connections, warmupS, durationS, () => body);
+  baselines.http = await measure(generator, baseline.value, connections, warmupS, durationS, { keys: 'fixed', next: () => body });
 
   const rows: Row[] = Object.entries(baselines).map(([name, m]) => ({ name: `baseline:${name}`, description: 'baseline', baseline: null, ratio: null, ...m }));
   for (const scenario of scenarios(ctx)) {
     if (values.only !== undefined && !scenario.name.includes(values.only)) continue;
     log(`scenario ${scenario.name}: ${scenario.description}`);
     const target = scenario.server === 'unbatched' ? unbatched.value : scenario.redis === 'up' ? up.value : down.value;
-    const m = await measure(target, connections, warmupS, durationS, () => scenario.next());
+    const m = await measure(generator, target, connections, warmupS, durationS, scenario);
     const base = baselines[scenario.baseline]!;
     rows.push({ name: scenario.name, description: scenario.description, baseline: scenario.baseline, ratio: m.rps / base.rps, ...m });
     log(`  ${Math.round(m.rps)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, errors ${m.errors}, non-2xx ${m.non2xx}`);
   }
   log('low load: one connection, unique charges (p50 of a lone request)');
   for (const [name, target] of [['unique-1-connection', up.value], ['unique-1-connection-unbatched', unbatched.value]] as const) {
-    const lone = await measure(target, 1, 1, Math.max(3, Math.round(durationS / 2)), () => scenarios(ctx)[0]!.next());
+    const lone = await measure(generator, target, 1, 1, Math.max(3, Math.round(durationS / 2)), scenarios(ctx)[0]!);
     rows.push({ name, description: 'unique charges, 1 connection', baseline: 'sql-unique', ratio: lone.rps / baselines['sql-unique']!.rps, ...lone });
   }
 
@@ -95,9 +98,9 @@ async function main(): Promise<void> {
   const printed = table(rows);
   process.stdout.write(`\n${printed}\n\n`);
   const files = await writeResults(path.join(root, 'bench', 'results'), stamp, {
-    date: new Date().toISOString(), loadGenerator: 'autocannon', connections, warmupS, durationS, poolSize, machine,
+    date: new Date().toISOString(), loadGenerator: generator, connections, warmupS, durationS, poolSize, machine,
     postgres: await serverVersion(database.value), redis: redis.value === undefined ? 'none' : 'local', rows,
-  }, svg(rows, `PicoPay bench ${stamp} — ${machine.cpus} cores, ${connections} connections, autocannon`));
+  }, svg(rows, `PicoPay bench ${stamp} — ${machine.cpus} cores, ${connections} connections, ${generator}`));
   log(`wrote ${path.relative(root, files.json)} and ${path.relative(root, files.svg)}`);
 }
 

@@ -17,6 +17,8 @@ export interface Scenario {
   /** The server it runs against: the default one (group commit on), or one with BATCH_ENABLED=false. */
   readonly server?: 'unbatched';
   next(): RequestShape;
+  /** fresh: every key is new (wrk suffixes them per run and lap); fixed: the keys are replayed as written. */
+  readonly keys: 'fresh' | 'fixed';
 }
 
 export interface ScenarioContext {
@@ -53,19 +55,19 @@ export function scenarios(ctx: ScenarioContext): Scenario[] {
     return chargeShape(ctx.apiKey, entry.userId, entry.key);
   };
   return [
-    { name: 'unique', description: 'unique charges over 10,000 funded users', baseline: 'sql-unique', redis: 'up', next: uniqueCharge },
+    { name: 'unique', description: 'unique charges over 10,000 funded users', baseline: 'sql-unique', redis: 'up', keys: 'fresh', next: uniqueCharge },
     {
-      name: 'hot-account', description: 'every charge against one user', baseline: 'sql-hot', redis: 'up',
+      name: 'hot-account', description: 'every charge against one user', baseline: 'sql-hot', redis: 'up', keys: 'fresh',
       next: () => chargeShape(ctx.apiKey, ctx.hotUser, randomUUID()),
     },
-    { name: 'replays', description: 'the same 20 keys repeated (cache hits)', baseline: 'http', redis: 'up', next: replay },
-    { name: 'mixed', description: '90 % new charges, 10 % retries of earlier keys', baseline: 'sql-unique', redis: 'up', next: mixed },
-    { name: 'unique-unbatched', description: 'scenario unique, BATCH_ENABLED=false', baseline: 'sql-unique', redis: 'up', server: 'unbatched', next: uniqueCharge },
+    { name: 'replays', description: 'the same 20 keys repeated (cache hits)', baseline: 'http', redis: 'up', keys: 'fixed', next: replay },
+    { name: 'mixed', description: '90 % new charges, 10 % retries of earlier keys', baseline: 'sql-unique', redis: 'up', keys: 'fresh', next: mixed },
+    { name: 'unique-unbatched', description: 'scenario unique, BATCH_ENABLED=false', baseline: 'sql-unique', redis: 'up', server: 'unbatched', keys: 'fresh', next: uniqueCharge },
     {
-      name: 'hot-account-unbatched', description: 'scenario hot-account, BATCH_ENABLED=false', baseline: 'sql-hot', redis: 'up', server: 'unbatched',
+      name: 'hot-account-unbatched', description: 'scenario hot-account, BATCH_ENABLED=false', baseline: 'sql-hot', redis: 'up', server: 'unbatched', keys: 'fresh',
       next: () => chargeShape(ctx.apiKey, ctx.hotUser, randomUUID()),
     },
-    { name: 'unique-redis-down', description: 'scenario unique, Redis configured but unreachable', baseline: 'sql-unique', redis: 'down', next: uniqueCharge },
-    { name: 'replays-redis-down', description: 'scenario replays, Redis configured but unreachable', baseline: 'http', redis: 'down', next: replay },
+    { name: 'unique-redis-down', description: 'scenario unique, Redis configured but unreachable', baseline: 'sql-unique', redis: 'down', keys: 'fresh', next: uniqueCharge },
+    { name: 'replays-redis-down', description: 'scenario replays, Redis configured but unreachable', baseline: 'http', redis: 'down', keys: 'fixed', next: replay },
   ];
 }

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.ts';
 import { createPool } from './db/pool.ts';
 import { createReadRouter } from './db/read-router.ts';
@@ -17,9 +16,12 @@ import { registerAuth } from './plugins/app/auth.ts';
 import { registerJsonBody } from './plugins/app/json-body.ts';
 import { registerProblems } from './plugins/app/problems.ts';
 import { registerRateLimit } from './plugins/app/rate-limit.ts';
+import { registerSecurityHeaders } from './plugins/app/security-headers.ts';
+import { validatorCompiler } from './plugins/app/validator.ts';
 import { createMetrics } from './plugins/external/metrics.ts';
 import { createRedis, createRedisCluster, type RedisClient } from './plugins/external/redis.ts';
 import { createRedisGuard } from './plugins/external/redis-guard.ts';
+import { lazyChildLogger } from './plugins/external/request-logger.ts';
 import { chargeRoutes } from './routes/charge.ts';
 import type { RouteDeps } from './routes/deps.ts';
 import { refundRoutes } from './routes/refunds.ts';
@@ -47,6 +49,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...(options.logStream === undefined ? {} : { stream: options.logStream }),
       redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization'], censor: '[redacted]' },
     },
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: config.bodyLimitBytes,
     // A caller's X-Request-Id is kept when it is safe to log; otherwise a fresh one.
     requestIdHeader: false,
@@ -72,7 +75,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   })
     .withTypeProvider<TypeBoxTypeProvider>()
-    .setValidatorCompiler(TypeBoxValidatorCompiler);
+    .setValidatorCompiler(validatorCompiler);
 
   const db = createPool(config, options.databaseUrl);
   const redisOptions = {
@@ -120,21 +123,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     version: VERSION,
   };
 
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('X-Request-Id', request.id);
-  });
   app.addHook('onClose', async () => {
     redis?.disconnect();
     await reads.end();
     await db.end();
   });
 
+  registerSecurityHeaders(app);
   registerJsonBody(app);
   registerProblems(app);
   registerAuth(app, createKeyRing(config.apiKeys));
   await registerRateLimit(app, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs }, guard);
-  // Security headers for an API: no CSP here (Swagger UI at /docs needs its inline scripts), the rest on.
-  await app.register(helmet, { contentSecurityPolicy: false, global: true });
 
   await app.register(swagger, {
     openapi: {

@@ -54,11 +54,3 @@ describe('rate limiting per API key', () => {
     assert.deepEqual(statuses, [404, 404, 404, 429]);
   });
 });
-
-test('security headers are set on API responses', async () => {
-  const { app } = await startApp();
-  const res = await app.inject({ method: 'GET', url: '/health' });
-  assert.equal(res.headers['x-content-type-options'], 'nosniff');
-  assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN');
-  assert.ok(res.headers['strict-transport-security']);
-});

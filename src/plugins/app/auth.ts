@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Caller, KeyRing } from '../../domain/auth.ts';
 import { ProblemError } from '../../domain/errors.ts';
 
@@ -20,20 +20,22 @@ declare module 'fastify' {
  */
 export function registerAuth(app: FastifyInstance, keys: KeyRing): void {
   app.decorateRequest('caller', undefined);
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook (no promise per request); failures go to done() and on to the problem+json error handler.
+  app.addHook('onRequest', (request, _reply, done) => {
     const access = request.routeOptions.config.access ?? 'public';
-    if (access === 'public') return;
+    if (access === 'public') return done();
     const header = request.headers['x-api-key'];
     // A repeated X-API-Key header arrives joined ("a, b") or as an array: never a valid key.
     const caller = keys.authenticate(typeof header === 'string' ? header : undefined);
     if (caller === undefined) {
       request.log.info({ event: 'auth_failed' }, 'authentication failed');
-      throw new ProblemError('unauthorized');
+      return done(new ProblemError('unauthorized'));
     }
     request.caller = caller;
-    // reply.log too: Fastify writes "request completed" (and error lines) through it, and it was bound before this hook.
-    request.log = request.log.child({ client: caller.client, api_key: caller.maskedKey });
-    reply.log = request.log;
-    if (access === 'admin' && !caller.admin) throw new ProblemError('forbidden');
+    // In place, not a second child logger per request: request.log and reply.log are the same per-request logger
+    // (Fastify writes "request completed" and error lines through reply.log), so both carry the caller. pino's
+    // setBindings, or LazyRequestLogger's (plugins/external/request-logger.ts), which defers it with the child.
+    (request.log as FastifyBaseLogger & { setBindings(b: Record<string, string>): void }).setBindings({ client: caller.client, api_key: caller.maskedKey });
+    done(access === 'admin' && !caller.admin ? new ProblemError('forbidden') : undefined);
   });
 }

@@ -15,12 +15,22 @@ export interface MoneyBodyInput {
   readonly metadata?: Record<string, string>;
 }
 
+/** How many times a header (lower-case name) was sent: Node joins repeats, rawHeaders keeps them apart. */
+function countHeader(rawHeaders: readonly string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const header = rawHeaders[i]!;
+    if (header.length === name.length && header.toLowerCase() === name) count += 1;
+  }
+  return count;
+}
+
 /**
  * The exact Idempotency-Key, or a 400 before the body is even validated. Also hands the money-body checks to the
  * error handler (request.bodyCheck), so a schema 422 lists a bad amount or currency alongside the schema's fields.
  */
 export async function requireIdempotencyKey(request: FastifyRequest): Promise<void> {
-  const occurrences = request.raw.rawHeaders.filter((_, i) => i % 2 === 0 && /^idempotency-key$/i.test(_)).length;
+  const occurrences = countHeader(request.raw.rawHeaders, 'idempotency-key');
   const key = occurrences === 1 ? parseIdempotencyKey(request.headers['idempotency-key']) : undefined;
   if (key === undefined) {
     const detail =
@@ -132,10 +142,12 @@ declare module 'fastify' {
  */
 export function countOutcomes(app: FastifyInstance, counter: Counter<'status'>, latency: Histogram): void {
   app.decorateRequest('outcomeStatus', undefined);
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.caller === undefined) return;
-    counter.inc({ status: request.outcomeStatus ?? 'failed' });
-    latency.observe(reply.elapsedTime / 1000);
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.caller !== undefined) {
+      counter.inc({ status: request.outcomeStatus ?? 'failed' });
+      latency.observe(reply.elapsedTime / 1000);
+    }
+    done();
   });
 }
 

@@ -62,18 +62,17 @@ export function createPaymentService(deps: PaymentServiceDeps): PaymentService {
   async function run(
     caller: Caller,
     key: string,
-    print: Buffer,
+    print: string,
     send: (scope: KeyScope) => Promise<MoneyOutcomeRow>,
     invalidAmount?: (exponent: number) => Failure,
   ): Promise<MoneyResult> {
-    const printHex = print.toString('hex');
-    const cached = await deps.cache.get(caller.client, key, printHex);
+    const cached = await deps.cache.get(caller.client, key, print);
     if (cached !== undefined) {
       return { ok: true, status: cached.status, code: cached.code, body: cached.body, replayed: true };
     }
     let row;
     try {
-      row = await send({ client: caller.client, key, fingerprint: print });
+      row = await send({ client: caller.client, key, fingerprint: Buffer.from(print, 'hex') });
     } catch (error) {
       if (isUnavailable(error)) return failure('database_unavailable');
       throw error;
@@ -96,7 +95,7 @@ export function createPaymentService(deps: PaymentServiceDeps): PaymentService {
       case 'replayed': {
         if (row.status === null || row.body === null) throw new Error(`idempotency record without response`);
         deps.cache.set(caller.client, key, {
-          fingerprint: printHex,
+          fingerprint: print,
           status: row.status,
           code: row.code,
           body: row.body,

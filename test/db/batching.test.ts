@@ -58,25 +58,47 @@ test('one batch, every kind of item: each gets the outcome a lone charge would, 
   }
 });
 
-test('concurrent batches over the same accounts in opposite orders never deadlock and debit exactly', async () => {
+test('concurrent batches from two instances over the same accounts in opposite orders never deadlock', async () => {
   const a = await createUser(app, { USD: 1000 });
   const c = await createUser(app, { USD: 1000 });
   const sizes: number[] = [];
   const retries: number[] = [];
-  const { db, batcher: b } = batcher(4, sizes, retries);
+  // One batcher never runs two batches on one account at once, so two batchers (two instances) make the overlap.
+  const one = batcher(4, sizes, retries);
+  const two = batcher(4, sizes, retries);
   try {
     const calls = Array.from({ length: 400 }, (_, i) => call(i % 2 === 0 ? a.id : c.id, 10n));
-    // Every other block of 25 reversed, so consecutive batches meet the two accounts in opposite orders.
-    const ordered = Array.from({ length: calls.length / 25 }, (_, block) => {
-      const part = calls.slice(block * 25, block * 25 + 25);
-      return block % 2 === 0 ? part : part.reverse();
-    }).flat();
-    const results = await Promise.all(ordered.map((x) => b.charge(x)));
+    // Every other block of 25 reversed and sent by the other instance, so batches meet the accounts in opposite orders.
+    const results = await Promise.all(
+      Array.from({ length: calls.length / 25 }, (_, block) => {
+        const part = calls.slice(block * 25, block * 25 + 25);
+        const [order, via] = block % 2 === 0 ? [part, one.batcher] : [part.reverse(), two.batcher];
+        return order.map((x) => via.charge(x));
+      }).flat(),
+    );
     assert.deepEqual([...new Set(results.map((r) => r.outcome))], ['created']);
     assert.ok(sizes.some((n) => n > 1), 'charges were batched');
     assert.deepEqual(retries, [], 'no batch hit a deadlock');
     assert.equal(await balanceMinor(app, a.id), 100_000 - 200 * 10);
     assert.equal(await balanceMinor(app, c.id), 100_000 - 200 * 10);
+  } finally {
+    await Promise.all([one.db.end(), two.db.end()]);
+  }
+});
+
+test('charges on an account in a running batch wait for it and then go together; other accounts go at once', async () => {
+  const hot = await createUser(app, { USD: 1000 });
+  const others = await Promise.all([createUser(app, { USD: 10 }), createUser(app, { USD: 10 })]);
+  const sizes: number[] = [];
+  const { db, batcher: b } = batcher(4, sizes, []);
+  try {
+    const lead = b.charge(call(hot.id, 1n));
+    const queued = Array.from({ length: 5 }, () => b.charge(call(hot.id, 1n)));
+    const elsewhere = others.map((u) => b.charge(call(u.id, 1n)));
+    const results = await Promise.all([lead, ...queued, ...elsewhere]);
+    assert.deepEqual([...new Set(results.map((r) => r.outcome))], ['created']);
+    assert.deepEqual(sizes, [1, 1, 1, 5], 'the lead, the two other accounts at once, then the hot account\'s five together');
+    assert.equal(await balanceMinor(app, hot.id), 100_000 - 6);
   } finally {
     await db.end();
   }

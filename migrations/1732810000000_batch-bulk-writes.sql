@@ -4,9 +4,9 @@
 -- with statements of its own (about 120 µs of a hot-account charge's time in PostgreSQL, pg_stat_user_functions).
 -- Now the loop decides every item in memory — its entry id from the identity sequence, so ids still follow arrival
 -- order, its created_at now() as the column default would give, its response rendered from that entry — and two
--- statements write the batch: one INSERT of all its entries, one UPDATE of all its keys' responses. Outcomes,
--- bodies, ids and locking order are what picopay_charge would give each item one by one, as before; claims and
--- declines keep their per-item statements (a key held elsewhere must fail alone).
+-- statements write the batch: one INSERT of all its entries, one UPDATE of all its keys' responses. New keys are
+-- claimed by one INSERT too (replays, reuses and declines keep their per-item statements). Outcomes, bodies, ids
+-- and locking order are what picopay_charge would give each item one by one, as before.
 CREATE OR REPLACE FUNCTION picopay_charge_batch(p_client text[], p_key text[], p_fingerprint bytea[], p_user_id bigint[],
   p_currency text[], p_amount bigint[], p_description text[], p_metadata jsonb[])
 RETURNS TABLE (outcome text, status smallint, code text, body text)
@@ -24,6 +24,10 @@ DECLARE
   entry_ids regclass := pg_get_serial_sequence('ledger_entries', 'id')::regclass;
   entries ledger_entries[] := '{}';
   created_bodies text[] := '{}';
+  claimed_together boolean := true;
+  fresh text[];
+  taken text[] := '{}';
+  tag text;
 BEGIN
   -- Lock the batch's accounts in id order, then work on their balances in memory: a hot account is updated once
   -- per batch instead of once per charge.
@@ -34,8 +38,29 @@ BEGIN
        FOR UPDATE) a;
   SELECT coalesce(array_agg(a.id ORDER BY a.id), '{}'), coalesce(array_agg(a.balance ORDER BY a.id), '{}')
     INTO ids, balances FROM unnest(locked) a;
+  -- Claim every new key of the batch in one statement. It waits (lock_timeout) on a key that an uncommitted
+  -- transaction elsewhere holds; if that times out, nothing of it is kept (one subtransaction for the batch) and
+  -- each item claims alone, so that only its own item is key_in_use.
+  BEGIN
+    WITH claimed AS (
+      INSERT INTO idempotency_keys (client, key, operation, fingerprint)
+      SELECT * FROM unnest(p_client, p_key, array_fill('charge'::text, ARRAY[cardinality(p_key)]), p_fingerprint)
+      ON CONFLICT (client, key) DO NOTHING
+      RETURNING client, key)
+    SELECT coalesce(array_agg(c.client || E'\n' || c.key), '{}') INTO fresh FROM claimed c;
+  EXCEPTION WHEN lock_not_available THEN
+    claimed_together := false;
+  END;
   FOR i IN 1 .. coalesce(array_length(p_key, 1), 0) LOOP
-    SELECT * INTO claim FROM picopay_claim_key(p_client[i], p_key[i], 'charge', p_fingerprint[i]);
+    tag := p_client[i] || E'\n' || p_key[i];
+    IF claimed_together AND tag = ANY (fresh) AND NOT tag = ANY (taken) THEN
+      -- This item's key was new, and this is its first item: claimed. (A repeat, a replay of an earlier
+      -- transaction's key or a reuse is decided by picopay_claim_key below, exactly as for a lone charge.)
+      taken := taken || tag;
+      SELECT 'claimed'::text AS outcome, NULL::smallint AS status, NULL::text AS code, NULL::text AS body INTO claim;
+    ELSE
+      SELECT * INTO claim FROM picopay_claim_key(p_client[i], p_key[i], 'charge', p_fingerprint[i]);
+    END IF;
     outcome := claim.outcome; status := claim.status; code := claim.code; body := claim.body;
     IF claim.outcome = 'replayed' AND claim.status IS NULL THEN
       -- The key was claimed by an earlier item of this batch, whose response is written after the loop.

@@ -3,6 +3,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { createChargeBatcher } from '../../src/domain/payments/charge-batcher.ts';
@@ -18,8 +19,8 @@ function call(userId: number, amountMinor: bigint, key: string = randomUUID(), c
   return { client: 'batching', key, fingerprint, userId: BigInt(userId), currency, exponent: 2, amountMinor, description: null, metadata: {} };
 }
 
-function batcher(maxInFlight: number, sizes: number[], retries: number[]) {
-  const db = createPool(loadConfig({ DB_POOL_SIZE: '8' }), DATABASE_URL);
+function batcher(maxInFlight: number, sizes: number[], retries: number[], env: Record<string, string> = {}) {
+  const db = createPool(loadConfig({ DB_POOL_SIZE: '8', ...env }), DATABASE_URL);
   const events = { batch: (n: number) => sizes.push(n), retry: (n: number) => retries.push(n) };
   return { db, batcher: createChargeBatcher(db, { maxSize: 50, maxWaitMs: 50, maxInFlight }, events) };
 }
@@ -100,6 +101,33 @@ test('charges on an account in a running batch wait for it and then go together;
     assert.deepEqual(sizes, [1, 1, 1, 5], 'the lead, the two other accounts at once, then the hot account\'s five together');
     assert.equal(await balanceMinor(app, hot.id), 100_000 - 6);
   } finally {
+    await db.end();
+  }
+});
+
+test('a key held by another unfinished transaction fails only its own item; the batch around it commits', async () => {
+  const user = await createUser(app, { USD: 10 });
+  const held = call(user.id, 1n);
+  const side = new pg.Client({ connectionString: DATABASE_URL });
+  await side.connect();
+  await side.query('BEGIN');
+  // Another instance's claim on the key, not yet committed: the batch's one-statement claim waits, times out, and
+  // the items claim one by one.
+  await side.query(
+    "INSERT INTO idempotency_keys (client, key, operation, fingerprint) VALUES ('batching', $1, 'charge', '\\x00')",
+    [held.key],
+  );
+  const sizes: number[] = [];
+  const { db, batcher: b } = batcher(1, sizes, [], { DB_LOCK_TIMEOUT_MS: '200' });
+  try {
+    const lead = b.charge(call(user.id, 1n));
+    const results = await Promise.all([lead, ...[call(user.id, 2n), held, call(user.id, 3n)].map((c) => b.charge(c))]);
+    assert.deepEqual(sizes, [1, 3]);
+    assert.deepEqual(results.map((r) => r.outcome), ['created', 'created', 'key_in_use', 'created']);
+    assert.equal(await balanceMinor(app, user.id), 1000 - 1 - 2 - 3);
+  } finally {
+    await side.query('ROLLBACK');
+    await side.end();
     await db.end();
   }
 });

@@ -73,6 +73,11 @@ async function main(): Promise<void> {
   baselines['sql-unique'] = await sqlBaseline(database.value, { ...sqlOptions, pickUser });
   log('baseline sql-hot: picopay_charge() from a Node loop, one account');
   baselines['sql-hot'] = await sqlBaseline(database.value, { ...sqlOptions, pickUser: () => hotUser });
+  // The servers cached their plans while the tables were nearly empty (seeding, replay keys); the baselines have
+  // just added tens of thousands of charges. Fresh statistics make every connection re-plan for tables of this
+  // size, as autovacuum would in production within its next round (a cached seq-scan plan on idempotency_keys made
+  // lone group-committed charges 8 ms instead of 1 ms).
+  await analyze(database.value);
   log('baseline http: bare Fastify route returning a constant');
   const body = { path: '/charge', method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: '{"user_id":1,"amount":"0.01","currency":"USD"}' };
   baselines.http = await measure(generator, baseline.value, connections, warmupS, durationS, { keys: 'fixed', next: () => body });
@@ -102,6 +107,13 @@ async function main(): Promise<void> {
     postgres: await serverVersion(database.value), redis: redis.value === undefined ? 'none' : 'local', rows,
   }, svg(rows, `PicoPay bench ${stamp} — ${machine.cpus} cores, ${connections} connections, ${generator}`));
   log(`wrote ${path.relative(root, files.json)} and ${path.relative(root, files.svg)}`);
+}
+
+async function analyze(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query('ANALYZE');
+  await c.end();
 }
 
 async function serverVersion(url: string): Promise<string> {

@@ -87,9 +87,9 @@ async function waitForPort(port: number): Promise<void> {
 }
 
 /** A child process serving HTTP on a free port: PicoPay (src/server.ts) or the bare baseline. */
-export async function startHttp(entry: string, env: Record<string, string>): Promise<Resource<string> & { child: ChildProcess }> {
+export async function startHttp(entry: string, env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<Resource<string> & { child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(root, entry)], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -21,7 +21,8 @@ test('early expiry, a skewed clock and an old record: retries still replay, noth
   const probe = new Redis(redis.url);
   const db = new pg.Client({ connectionString: DATABASE_URL });
   await db.connect();
-  const server = await startServer({ REDIS_URL: redis.url, CACHE_TTL: '600' });
+  // No in-process cache: a replay through this server reads Redis, on the connection that wrote the entry.
+  const server = await startServer({ REDIS_URL: redis.url, CACHE_TTL: '600', MEMORY_CACHE_ENTRIES: '0' });
   const skewed = await startServer({
     REDIS_URL: redis.url,
     CLOCK_SKEW_MS: String(TEN_YEARS_MS),
@@ -32,6 +33,8 @@ test('early expiry, a skewed clock and an old record: retries still replay, noth
     const key = newKey();
     const first = await charge(server.url, userId, '1.00', key);
     assert.equal(first.status, 200);
+    // The cache write is fire-and-forget after the response; a replay read on the same Redis connection comes after it.
+    assert.equal((await charge(server.url, userId, '1.00', key)).replayed, true);
     assert.ok((await probe.pttl(`idempotency:shop:${key}`)) > 0, 'cached with a TTL');
 
     await probe.pexpire(`idempotency:shop:${key}`, 0);

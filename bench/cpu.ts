@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { freshDatabase, log, redisForBench, seed, startHttp, type Resource } from './infra.ts';
 import { measure, pickGenerator } from './load.ts';
-import { scenarios } from './scenarios.ts';
+import { BASELINE_HTTP, chargeReplayKeys, scenarios } from './scenarios.ts';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '10' }, generator: { type: 'string', default: 'auto' }, profile: { type: 'string' } },
@@ -37,18 +37,11 @@ try {
   const bare = await startHttp('bench/http-baseline.ts', {});
   cleanups.push(bare);
   const replayKeys = userIds.map((userId, i) => ({ key: `cpu-replay-${Date.now()}-${i}`, userId }));
-  for (const r of replayKeys) {
-    await fetch(`${picopay.value}/charge`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': API_KEY, 'idempotency-key': r.key },
-      body: `{"user_id":${r.userId},"amount":"0.01","currency":"USD"}`,
-    });
-  }
+  await chargeReplayKeys(picopay.value, API_KEY, replayKeys);
   const replays = scenarios({ apiKey: API_KEY, users: userIds, hotUser, replayKeys }).find((s) => s.name === 'replays')!;
-  const constant = { path: '/charge', method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: '{"user_id":1,"amount":"0.01","currency":"USD"}' };
   const lines: string[] = [];
   for (const [name, server, plan] of [
-    ['bare Fastify route (baseline:http)', bare, { keys: 'fixed' as const, next: () => constant }],
+    ['bare Fastify route (baseline:http)', bare, BASELINE_HTTP],
     ['PicoPay cache-hit replay', picopay, replays],
   ] as const) {
     log(`${name}: 3 s warm-up, then ${seconds} s with ${generator}, 64 connections`);

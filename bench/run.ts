@@ -7,7 +7,7 @@ import pg from 'pg';
 import { freePort, freshDatabase, log, redisForBench, root, seed, startHttp, type Resource } from './infra.ts';
 import { measure, pickGenerator, type Measurement } from './load.ts';
 import { svg, table, writeResults, type Row } from './report.ts';
-import { scenarios, type ScenarioContext } from './scenarios.ts';
+import { BASELINE_HTTP, chargeReplayKeys, scenarios, type ScenarioContext } from './scenarios.ts';
 import { sqlBaseline } from './sql-baseline.ts';
 
 const { values } = parseArgs({
@@ -55,15 +55,7 @@ async function main(): Promise<void> {
 
   // Keys charged once up front, then replayed by the replay scenarios (through both servers' caches).
   const replayKeys = Array.from({ length: 20 }, (_, i) => ({ key: `bench-replay-${Date.now()}-${i}`, userId: userIds[i]! }));
-  for (const target of [up.value, down.value]) {
-    for (const r of replayKeys) {
-      await fetch(`${target}/charge`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': API_KEY, 'idempotency-key': r.key },
-        body: `{"user_id":${r.userId},"amount":"0.01","currency":"USD"}`,
-      });
-    }
-  }
+  for (const target of [up.value, down.value]) await chargeReplayKeys(target, API_KEY, replayKeys);
 
   const ctx: ScenarioContext = { apiKey: API_KEY, users: userIds, hotUser, replayKeys };
   const baselines: Record<string, Measurement> = {};
@@ -79,8 +71,7 @@ async function main(): Promise<void> {
   // lone group-committed charges 8 ms instead of 1 ms).
   await analyze(database.value);
   log('baseline http: bare Fastify route returning a constant');
-  const body = { path: '/charge', method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: '{"user_id":1,"amount":"0.01","currency":"USD"}' };
-  baselines.http = await measure(generator, baseline.value, connections, warmupS, durationS, { keys: 'fixed', next: () => body });
+  baselines.http = await measure(generator, baseline.value, connections, warmupS, durationS, BASELINE_HTTP);
 
   const rows: Row[] = Object.entries(baselines).map(([name, m]) => ({ name: `baseline:${name}`, description: 'baseline', baseline: null, ratio: null, ...m }));
   for (const scenario of scenarios(ctx)) {

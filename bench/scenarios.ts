@@ -36,6 +36,20 @@ const chargeShape = (apiKey: string, userId: number, key: string): RequestShape 
   body: `{"user_id":${userId},"amount":"0.01","currency":"USD"}`,
 });
 
+/** The HTTP baseline's load: the same body a charge sends, to the bare route (no key: nothing to be idempotent about). */
+export const BASELINE_HTTP: { readonly keys: 'fixed'; next(): RequestShape } = {
+  keys: 'fixed',
+  next: () => ({ path: '/charge', method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user_id":1,"amount":"0.01","currency":"USD"}' }),
+};
+
+/** Charges each key once through a server, so that the replay scenarios replay them (through its caches). */
+export async function chargeReplayKeys(target: string, apiKey: string, keys: ScenarioContext['replayKeys']): Promise<void> {
+  for (const r of keys) {
+    const shape = chargeShape(apiKey, r.userId, r.key);
+    await fetch(`${target}${shape.path}`, { method: shape.method, headers: shape.headers, body: shape.body });
+  }
+}
+
 export function scenarios(ctx: ScenarioContext): Scenario[] {
   const pickUser = (): number => ctx.users[Math.floor(Math.random() * ctx.users.length)]!;
   const uniqueCharge = (): RequestShape => chargeShape(ctx.apiKey, pickUser(), randomUUID());

@@ -33,9 +33,10 @@ export function createKeyRing(entries: readonly ApiKeyEntry[]): KeyRing {
   const byDigest = new Map<string, Caller>();
   for (const e of entries) {
     const caller = Object.freeze({ client: e.client, admin: e.admin, maskedKey: maskKey(e.key) });
-    const known = byDigest.get(digest(e.key));
+    const keyDigest = digest(e.key);
+    const known = byDigest.get(keyDigest);
     // Admin wins when the same key is listed twice, so a rotated-in admin key keeps its rights.
-    if (known === undefined || (!known.admin && caller.admin)) byDigest.set(digest(e.key), caller);
+    if (known === undefined || (!known.admin && caller.admin)) byDigest.set(keyDigest, caller);
   }
   return {
     size: entries.length,

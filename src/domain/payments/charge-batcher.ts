@@ -87,13 +87,16 @@ export function createChargeBatcher(db: Db, settings: BatchSettings, events: Bat
   const startBatch = (): boolean => {
     const items: Waiting[] = [];
     const rest: Waiting[] = [];
+    const accounts = new Set<string>();
     for (const item of waiting) {
-      if (items.length < settings.maxSize && !busy.has(accountOf(item.call))) items.push(item);
-      else rest.push(item);
+      const account = accountOf(item.call);
+      if (items.length < settings.maxSize && !busy.has(account)) {
+        items.push(item);
+        accounts.add(account);
+      } else rest.push(item);
     }
     if (items.length === 0) return false;
     waiting = rest;
-    const accounts = new Set(items.map((i) => accountOf(i.call)));
     for (const account of accounts) busy.set(account, (busy.get(account) ?? 0) + 1);
     inFlight++;
     void execute(items).finally(() => {

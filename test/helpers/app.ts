@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { verifyLedger } from '../../src/verify/ledger-checks.ts';
+import { assertLedgerInvariants } from './ledger.ts';
 
 export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? '';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? '';
@@ -96,13 +96,5 @@ export function sql(): pg.Pool {
 
 /** Registers the ledger invariants check to run after every test in the file. */
 export function checkInvariantsAfterFile(): void {
-  after(async () => {
-    const client = new pg.Client({ connectionString: DATABASE_URL });
-    await client.connect();
-    try {
-      assert.deepEqual(await verifyLedger(client), [], 'ledger invariants');
-    } finally {
-      await client.end();
-    }
-  });
+  after(() => assertLedgerInvariants(DATABASE_URL));
 }

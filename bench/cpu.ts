@@ -9,7 +9,11 @@ import { measure, pickGenerator } from './load.ts';
 import { BASELINE_HTTP, chargeReplayKeys, scenarios } from './scenarios.ts';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '10' }, generator: { type: 'string', default: 'auto' }, profile: { type: 'string' } },
+  options: {
+    seconds: { type: 'string', default: '10' },
+    generator: { type: 'string', default: 'auto' },
+    profile: { type: 'string' },
+  },
 });
 const seconds = Number(values.seconds);
 const generator = pickGenerator(values.generator);
@@ -30,15 +34,26 @@ try {
   const redis = await redisForBench();
   cleanups.push(redis);
   const { userIds, hotUser } = await seed(database.value, 20);
-  const env = { DATABASE_URL: database.value, APP_API_KEYS: `bench:${API_KEY}`, RATE_LIMIT_MAX: '0', DB_POOL_SIZE: '16' };
+  const env = {
+    DATABASE_URL: database.value,
+    APP_API_KEYS: `bench:${API_KEY}`,
+    RATE_LIMIT_MAX: '0',
+    DB_POOL_SIZE: '16',
+  };
   const profiling = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
-  const picopay = await startHttp('src/server.ts', { ...env, ...(redis.value ? { REDIS_URL: redis.value } : {}) }, profiling);
+  const picopay = await startHttp(
+    'src/server.ts',
+    { ...env, ...(redis.value ? { REDIS_URL: redis.value } : {}) },
+    profiling,
+  );
   cleanups.push(picopay);
   const bare = await startHttp('bench/http-baseline.ts', {});
   cleanups.push(bare);
   const replayKeys = userIds.map((userId, i) => ({ key: `cpu-replay-${Date.now()}-${i}`, userId }));
   await chargeReplayKeys(picopay.value, API_KEY, replayKeys);
-  const replays = scenarios({ apiKey: API_KEY, users: userIds, hotUser, replayKeys }).find((s) => s.name === 'replays')!;
+  const replays = scenarios({ apiKey: API_KEY, users: userIds, hotUser, replayKeys }).find(
+    (s) => s.name === 'replays',
+  )!;
   const lines: string[] = [];
   for (const [name, server, plan] of [
     ['bare Fastify route (baseline:http)', bare, BASELINE_HTTP],
@@ -51,9 +66,13 @@ try {
     const after = cpuSeconds(server.child.pid!);
     const requests = m.rps * seconds;
     const us = (s: number): string => ((s / requests) * 1e6).toFixed(1);
-    lines.push(`| ${name} | ${Math.round(m.rps).toLocaleString('en-US')} | ${us(after.user - before.user + after.system - before.system)} | ${us(after.user - before.user)} | ${us(after.system - before.system)} |`);
+    lines.push(
+      `| ${name} | ${Math.round(m.rps).toLocaleString('en-US')} | ${us(after.user - before.user + after.system - before.system)} | ${us(after.user - before.user)} | ${us(after.system - before.system)} |`,
+    );
   }
-  process.stdout.write(`\n| server | req/s | CPU µs/request | user | system |\n|---|--:|--:|--:|--:|\n${lines.join('\n')}\n\n`);
+  process.stdout.write(
+    `\n| server | req/s | CPU µs/request | user | system |\n|---|--:|--:|--:|--:|\n${lines.join('\n')}\n\n`,
+  );
 } finally {
   for (const c of cleanups.reverse()) await c.release().catch((e: unknown) => log(`cleanup: ${String(e)}`));
 }

@@ -33,7 +33,13 @@ export async function freshDatabase(): Promise<Resource<string>> {
     const port = await freePort();
     const dataDir = path.join(root, '.bench-data', `pg-${port}`);
     log(`embedded PostgreSQL on port ${port} (default durability settings)`);
-    const embedded = await startEmbeddedPostgres({ dataDir, port, database: 'postgres', log, postgresFlags: ['-c', 'max_connections=200'] });
+    const embedded = await startEmbeddedPostgres({
+      dataDir,
+      port,
+      database: 'postgres',
+      log,
+      postgresFlags: ['-c', 'max_connections=200'],
+    });
     serverUrl = embedded.url;
     stopServer = async () => {
       await embedded.stop();
@@ -69,7 +75,11 @@ export async function redisForBench(): Promise<Resource<string | undefined>> {
     return { value: undefined, release: async () => {} };
   }
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   await waitForPort(port);
   return { value: `redis://127.0.0.1:${port}`, release: async () => void child.kill('SIGKILL') };
 }
@@ -87,7 +97,11 @@ async function waitForPort(port: number): Promise<void> {
 }
 
 /** A child process serving HTTP on a free port: PicoPay (src/server.ts) or the bare baseline. */
-export async function startHttp(entry: string, env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<Resource<string> & { child: ChildProcess }> {
+export async function startHttp(
+  entry: string,
+  env: Record<string, string>,
+  nodeFlags: readonly string[] = [],
+): Promise<Resource<string> & { child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(root, entry)], {
     cwd: root,
@@ -113,7 +127,9 @@ export async function seed(databaseUrl: string, users: number): Promise<{ userId
   try {
     await db.query('BEGIN');
     const created = await db.query<{ id: string }>(
-      `INSERT INTO users (name) SELECT 'bench-' || g FROM generate_series(1, $1) g RETURNING id`, [users + 1]);
+      `INSERT INTO users (name) SELECT 'bench-' || g FROM generate_series(1, $1) g RETURNING id`,
+      [users + 1],
+    );
     const ids = created.rows.map((r) => Number(r.id));
     await db.query(
       `WITH a AS (INSERT INTO accounts (user_id, currency, exponent, balance)

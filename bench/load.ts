@@ -31,18 +31,39 @@ export function pickGenerator(wanted: string): Generator {
   return spawnSync('wrk', ['--version']).error === undefined ? 'wrk' : 'autocannon';
 }
 
-function runAutocannon(url: string, connections: number, seconds: number, next: () => RequestShape): Promise<Measurement> {
+function runAutocannon(
+  url: string,
+  connections: number,
+  seconds: number,
+  next: () => RequestShape,
+): Promise<Measurement> {
   return new Promise((resolve, reject) => {
     autocannon(
       { url, connections, duration: seconds, requests: [{ setupRequest: (req) => ({ ...req, ...next() }) }] },
       (error, r) =>
-        error ? reject(error) : resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx }),
+        error
+          ? reject(error)
+          : resolve({
+              rps: r.requests.average,
+              p50: r.latency.p50,
+              p99: r.latency.p99,
+              errors: r.errors + r.timeouts,
+              non2xx: r.non2xx,
+            }),
     );
   });
 }
 
 interface WrkResult {
-  requests: number; duration_us: number; connect: number; read: number; write: number; timeout: number; status: number; p50_us: number; p99_us: number;
+  requests: number;
+  duration_us: number;
+  connect: number;
+  read: number;
+  write: number;
+  timeout: number;
+  status: number;
+  p50_us: number;
+  p99_us: number;
 }
 
 let runs = 0;
@@ -51,13 +72,33 @@ async function runWrk(url: string, connections: number, seconds: number, plan: L
   try {
     const shapes = Array.from({ length: PLAN_SIZE }, () => plan.next());
     const first = shapes[0]!;
-    const lines = [first.path, first.headers['x-api-key'] ?? '', plan.keys, ...shapes.map((s) => `${s.headers['idempotency-key'] ?? ''}\t${s.body ?? ''}`)];
+    const lines = [
+      first.path,
+      first.headers['x-api-key'] ?? '',
+      plan.keys,
+      ...shapes.map((s) => `${s.headers['idempotency-key'] ?? ''}\t${s.body ?? ''}`),
+    ];
     const file = path.join(dir, 'plan.txt');
     await writeFile(file, `${lines.join('\n')}\n`);
     const script = path.join(import.meta.dirname, 'wrk.lua');
     // One thread: on a 2-core machine the single-threaded server keeps a core of its own.
     const threads = 1;
-    const args = ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', script, url, '--', file, `${process.pid}r${++runs}`];
+    const args = [
+      '-t',
+      String(threads),
+      '-c',
+      String(connections),
+      '-d',
+      `${seconds}s`,
+      '--timeout',
+      '10s',
+      '-s',
+      script,
+      url,
+      '--',
+      file,
+      `${process.pid}r${++runs}`,
+    ];
     const out = await new Promise<string>((resolve, reject) => {
       const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
       let text = '';
@@ -80,9 +121,18 @@ async function runWrk(url: string, connections: number, seconds: number, plan: L
   }
 }
 
-export async function measure(generator: Generator, url: string, connections: number, warmupS: number, durationS: number, plan: LoadPlan): Promise<Measurement> {
+export async function measure(
+  generator: Generator,
+  url: string,
+  connections: number,
+  warmupS: number,
+  durationS: number,
+  plan: LoadPlan,
+): Promise<Measurement> {
   const once = (seconds: number): Promise<Measurement> =>
-    generator === 'wrk' ? runWrk(url, connections, seconds, plan) : runAutocannon(url, connections, seconds, () => plan.next());
+    generator === 'wrk'
+      ? runWrk(url, connections, seconds, plan)
+      : runAutocannon(url, connections, seconds, () => plan.next());
   if (warmupS > 0) await once(warmupS);
   return once(durationS);
 }

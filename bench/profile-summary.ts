@@ -4,8 +4,16 @@
 // epoll, e.g. before and after the load) are left out.
 import { readFileSync } from 'node:fs';
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string }; children?: number[] }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
 const PARTS: readonly (readonly [string, RegExp])[] = [
   ['prom-client (metrics)', /prom-client/],
@@ -40,7 +48,7 @@ profile.samples.forEach((id, i) => {
   total += dt;
   let part = `other: ${byId.get(id)!.callFrame.functionName || '(anonymous)'}`;
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
-    const found = PARTS.find(([, pattern]) => pattern.test(byId.get(cur!)!.callFrame.url));
+    const found = PARTS.find(([, pattern]) => pattern.test(byId.get(cur)!.callFrame.url));
     if (found !== undefined) {
       part = found[0];
       break;

@@ -10,17 +10,28 @@ export interface Row extends Measurement {
   readonly ratio: number | null;
 }
 
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 export function table(rows: readonly Row[]): string {
   const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'vs baseline'];
   const lines = rows.map((r) => [
-    r.name, fmt(r.rps), fmt(r.p50, 2), fmt(r.p99, 2), String(r.errors), String(r.non2xx),
+    r.name,
+    fmt(r.rps),
+    fmt(r.p50, 2),
+    fmt(r.p99, 2),
+    String(r.errors),
+    String(r.non2xx),
     r.ratio === null ? '—' : `${r.ratio.toFixed(2)} × ${r.baseline}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const render = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  return [render(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...lines.map(render)].join('\n');
+  const render = (cells: readonly string[]): string =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  return [
+    render(header),
+    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...lines.map(render),
+  ].join('\n');
 }
 
 export function svg(rows: readonly Row[], title: string): string {
@@ -55,7 +66,12 @@ ${bars.join('\n')}
 `;
 }
 
-export async function writeResults(dir: string, stamp: string, data: unknown, chart: string): Promise<{ json: string; svg: string }> {
+export async function writeResults(
+  dir: string,
+  stamp: string,
+  data: unknown,
+  chart: string,
+): Promise<{ json: string; svg: string }> {
   await mkdir(dir, { recursive: true });
   const json = path.join(dir, `${stamp}.json`);
   const chartPath = path.join(dir, `${stamp}.svg`);

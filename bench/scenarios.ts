@@ -39,11 +39,20 @@ const chargeShape = (apiKey: string, userId: number, key: string): RequestShape 
 /** The HTTP baseline's load: the same body a charge sends, to the bare route (no key: nothing to be idempotent about). */
 export const BASELINE_HTTP: { readonly keys: 'fixed'; next(): RequestShape } = {
   keys: 'fixed',
-  next: () => ({ path: '/charge', method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user_id":1,"amount":"0.01","currency":"USD"}' }),
+  next: () => ({
+    path: '/charge',
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"user_id":1,"amount":"0.01","currency":"USD"}',
+  }),
 };
 
 /** Charges each key once through a server, so that the replay scenarios replay them (through its caches). */
-export async function chargeReplayKeys(target: string, apiKey: string, keys: ScenarioContext['replayKeys']): Promise<void> {
+export async function chargeReplayKeys(
+  target: string,
+  apiKey: string,
+  keys: ScenarioContext['replayKeys'],
+): Promise<void> {
   for (const r of keys) {
     const shape = chargeShape(apiKey, r.userId, r.key);
     await fetch(`${target}${shape.path}`, { method: shape.method, headers: shape.headers, body: shape.body });
@@ -69,19 +78,71 @@ export function scenarios(ctx: ScenarioContext): Scenario[] {
     return chargeShape(ctx.apiKey, entry.userId, entry.key);
   };
   return [
-    { name: 'unique', description: 'unique charges over 10,000 funded users', baseline: 'sql-unique', redis: 'up', keys: 'fresh', next: uniqueCharge },
     {
-      name: 'hot-account', description: 'every charge against one user', baseline: 'sql-hot', redis: 'up', keys: 'fresh',
+      name: 'unique',
+      description: 'unique charges over 10,000 funded users',
+      baseline: 'sql-unique',
+      redis: 'up',
+      keys: 'fresh',
+      next: uniqueCharge,
+    },
+    {
+      name: 'hot-account',
+      description: 'every charge against one user',
+      baseline: 'sql-hot',
+      redis: 'up',
+      keys: 'fresh',
       next: () => chargeShape(ctx.apiKey, ctx.hotUser, randomUUID()),
     },
-    { name: 'replays', description: 'the same 20 keys repeated (cache hits)', baseline: 'http', redis: 'up', keys: 'fixed', next: replay },
-    { name: 'mixed', description: '90 % new charges, 10 % retries of earlier keys', baseline: 'sql-unique', redis: 'up', keys: 'fresh', next: mixed },
-    { name: 'unique-unbatched', description: 'scenario unique, BATCH_ENABLED=false', baseline: 'sql-unique', redis: 'up', server: 'unbatched', keys: 'fresh', next: uniqueCharge },
     {
-      name: 'hot-account-unbatched', description: 'scenario hot-account, BATCH_ENABLED=false', baseline: 'sql-hot', redis: 'up', server: 'unbatched', keys: 'fresh',
+      name: 'replays',
+      description: 'the same 20 keys repeated (cache hits)',
+      baseline: 'http',
+      redis: 'up',
+      keys: 'fixed',
+      next: replay,
+    },
+    {
+      name: 'mixed',
+      description: '90 % new charges, 10 % retries of earlier keys',
+      baseline: 'sql-unique',
+      redis: 'up',
+      keys: 'fresh',
+      next: mixed,
+    },
+    {
+      name: 'unique-unbatched',
+      description: 'scenario unique, BATCH_ENABLED=false',
+      baseline: 'sql-unique',
+      redis: 'up',
+      server: 'unbatched',
+      keys: 'fresh',
+      next: uniqueCharge,
+    },
+    {
+      name: 'hot-account-unbatched',
+      description: 'scenario hot-account, BATCH_ENABLED=false',
+      baseline: 'sql-hot',
+      redis: 'up',
+      server: 'unbatched',
+      keys: 'fresh',
       next: () => chargeShape(ctx.apiKey, ctx.hotUser, randomUUID()),
     },
-    { name: 'unique-redis-down', description: 'scenario unique, Redis configured but unreachable', baseline: 'sql-unique', redis: 'down', keys: 'fresh', next: uniqueCharge },
-    { name: 'replays-redis-down', description: 'scenario replays, Redis configured but unreachable', baseline: 'http', redis: 'down', keys: 'fixed', next: replay },
+    {
+      name: 'unique-redis-down',
+      description: 'scenario unique, Redis configured but unreachable',
+      baseline: 'sql-unique',
+      redis: 'down',
+      keys: 'fresh',
+      next: uniqueCharge,
+    },
+    {
+      name: 'replays-redis-down',
+      description: 'scenario replays, Redis configured but unreachable',
+      baseline: 'http',
+      redis: 'down',
+      keys: 'fixed',
+      next: replay,
+    },
   ];
 }

@@ -2,7 +2,7 @@
 // driver, pool size and number of requests in flight — what the database can do without HTTP.
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { CHARGE_SQL } from '../src/domain/payments/payment-repository.ts';
+import { CHARGE_SQL } from '../src/payments/repository.ts';
 import type { Measurement } from './load.ts';
 
 export async function sqlBaseline(
@@ -24,7 +24,16 @@ export async function sqlBaseline(
         await pool.query({
           name: 'picopay_charge',
           text: CHARGE_SQL,
-          values: ['bench-sql', key, createHash('sha256').update(key).digest(), options.pickUser(), 'USD', '1', null, '{}'],
+          values: [
+            'bench-sql',
+            key,
+            createHash('sha256').update(key).digest(),
+            options.pickUser(),
+            'USD',
+            '1',
+            null,
+            '{}',
+          ],
         });
         if (measuring) {
           latencies.push(performance.now() - started);
@@ -38,6 +47,7 @@ export async function sqlBaseline(
   await Promise.all(Array.from({ length: options.inFlight }, loop));
   await pool.end();
   latencies.sort((a, b) => a - b);
-  const at = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+  const at = (p: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
   return { rps: done / (options.durationMs / 1000), p50: at(50), p99: at(99), errors, non2xx: 0 };
 }

@@ -1,9 +1,9 @@
-import type { Config } from '../config.ts';
-import type { Db } from '../db/pool.ts';
-import type { ReadRouter } from '../db/read-router.ts';
-import type { ResponseCache } from '../domain/idempotency/response-cache.ts';
-import type { PaymentService } from '../domain/payments/payment-service.ts';
-import type { Metrics } from '../plugins/external/metrics.ts';
+import type { Config } from './config.ts';
+import type { Db } from './db/pool.ts';
+import type { ReadRouter } from './db/read-router.ts';
+import type { ResponseCache } from './idempotency/response-cache.ts';
+import type { PaymentService } from './payments/service.ts';
+import type { Metrics } from './plugins/external/metrics.ts';
 
 /** What route plugins are built from: explicit, so tests can build an app around any database and cache. */
 export interface RouteDeps {

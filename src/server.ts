@@ -4,7 +4,7 @@ import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { checkServerTimeouts } from './db/server-timeouts.ts';
-import { ensureDevelopmentKey } from './dev-keys.ts';
+import { ensureDevelopmentKey } from './auth/dev-keys.ts';
 
 function startupLine(message: string): void {
   process.stderr.write(`picopay: ${message}\n`);
@@ -48,7 +48,8 @@ function printQuickstart(config: Config, key: string): void {
  */
 async function requireBoundedWaits(config: Config, database: Database): Promise<void> {
   const check = await checkServerTimeouts(config, database.url);
-  for (const line of check.differing) startupLine(`warning: database server ${line} (set by a role or database default?)`);
+  for (const line of check.differing)
+    startupLine(`warning: database server ${line} (set by a role or database default?)`);
   if (check.unbounded.length > 0) {
     await database.stop();
     throw new Error(
@@ -61,7 +62,8 @@ async function requireBoundedWaits(config: Config, database: Database): Promise<
 /** One process serving HTTP: a worker under WEB_CONCURRENCY, or the whole server when it is 1. */
 async function serve(config: Config, databaseUrl: string, onClosed: () => Promise<void>): Promise<string> {
   const app = await buildApp({ config, databaseUrl });
-  const redis = config.redisClusterNodes !== undefined ? 'cluster' : config.redisUrl !== undefined ? 'single' : 'disabled';
+  const redis =
+    config.redisClusterNodes !== undefined ? 'cluster' : config.redisUrl !== undefined ? 'single' : 'disabled';
   app.log.info(
     { redis, replica: config.databaseReplicaUrl === undefined ? 'disabled' : 'configured' },
     redis === 'disabled' ? 'no Redis configured: in-process idempotency cache only' : `Redis configured (${redis})`,
@@ -99,7 +101,12 @@ async function supervise(config: Config, databaseUrl: string, stopDatabase: () =
     startupLine(`${signal ?? 'stop'}: draining ${config.webConcurrency} workers`);
     const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
     await Promise.all(
-      workers.map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : (w.once('exit', () => resolve()), w.process.kill('SIGTERM'))))),
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) =>
+            w.isDead() ? resolve() : (w.once('exit', () => resolve()), w.process.kill('SIGTERM')),
+          ),
+      ),
     );
     await stopDatabase();
   });

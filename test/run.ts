@@ -72,7 +72,7 @@ async function main(): Promise<number> {
       } else {
         log(`no REDIS_URL: started redis-server on port ${redis.port}`);
         redisUrl = redis.url;
-        cleanups.push(redis.stop);
+        cleanups.push(() => redis.stop());
       }
     }
 

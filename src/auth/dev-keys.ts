@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ApiKeyEntry, Config } from './config.ts';
+import type { ApiKeyEntry, Config } from '../config.ts';
 
 /** A new random API key: 32 bytes of entropy, URL-safe. */
 export function generateApiKey(prefix = 'pk'): string {

@@ -2,8 +2,8 @@
 // Replaces the original service's setup_test_user.py.
 import { openDatabase } from '../db/database.ts';
 import { createPool } from '../db/pool.ts';
-import { currencyExponent, toMinorUnits } from '../domain/money.ts';
-import { userRepository } from '../domain/users/user-repository.ts';
+import { currencyExponent, toMinorUnits } from '../lib/money.ts';
+import { userRepository } from '../users/repository.ts';
 import { configOrExit, fail, log, parseArgs } from './common.ts';
 
 const { values } = parseArgs({
@@ -23,7 +23,9 @@ const config = configOrExit();
 const database = await openDatabase(config, log).catch((error: Error) => fail(error.message));
 const pool = createPool(config, database.url, { applicationName: 'picopay-seed' });
 try {
-  const json = await userRepository.create(pool, values.name, [{ currency, exponent, amount: amount.ok ? amount.minor : 0n }]);
+  const json = await userRepository.create(pool, values.name, [
+    { currency, exponent, amount: amount.ok ? amount.minor : 0n },
+  ]);
   const user = JSON.parse(json) as { id: number };
   log(`created user ${user.id} with ${values.balance} ${currency}`);
   process.stdout.write(`${user.id}\n`);

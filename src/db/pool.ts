@@ -6,7 +6,7 @@ const INT8_OID = 20;
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8_OID && format !== 'binary') return (value: string) => BigInt(value);
-    return pg.types.getTypeParser(oid, format);
+    return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
   },
 };
 
@@ -76,7 +76,11 @@ const UNAVAILABLE_CODES = new Set([
   '57014', // query_canceled (statement_timeout)
   '40001', // serialization_failure
   '40P01', // deadlock_detected
-  '08000', '08003', '08006', '08001', '08004', // connection exceptions
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004', // connection exceptions
   // PgBouncer reports its own failures as protocol_violation: query_wait_timeout (no server connection freed in
   // time; the query was never sent), no server reachable, a server connection lost mid-query. From PostgreSQL itself
   // it would mean a client bug; either way a retry with the same Idempotency-Key is safe.

@@ -34,12 +34,13 @@ export function createReadRouter(
   now: () => number = Date.now,
 ): ReadRouter {
   const url = config.databaseReplicaUrl;
-  const replica = url === undefined
-    ? undefined
-    : createPool(config, url, {
-        applicationName: 'picopay-replica',
-        connectTimeoutMs: Math.min(config.dbConnectTimeoutMs, REPLICA_CONNECT_TIMEOUT_MS),
-      });
+  const replica =
+    url === undefined
+      ? undefined
+      : createPool(config, url, {
+          applicationName: 'picopay-replica',
+          connectTimeoutMs: Math.min(config.dbConnectTimeoutMs, REPLICA_CONNECT_TIMEOUT_MS),
+        });
   const backoff = createBackoff(now);
   const failed = (error: unknown): void => {
     backoff.failed();
@@ -48,7 +49,7 @@ export function createReadRouter(
 
   return {
     async read(work, recheck) {
-      if (replica !== undefined && backoff.open()) {
+      if (replica !== undefined && backoff.allowsCall()) {
         try {
           const value = await work(replica);
           backoff.succeeded();

@@ -1,4 +1,4 @@
-import type { RedisGuard } from '../../plugins/external/redis-guard.ts';
+import type { RedisGuard } from '../plugins/external/redis-guard.ts';
 import { LruCache } from './lru.ts';
 
 /** A final response stored under an Idempotency-Key, with the fingerprint of the request that produced it. */

@@ -6,8 +6,8 @@ const MAX_MS = 30_000;
  * period instead of one per request; the first success resets it. Shared by the Redis guard and the read replica.
  */
 export interface Backoff {
-  /** False while backing off. */
-  open(): boolean;
+  /** Whether the dependency may be called now: false while backing off after a failure. */
+  allowsCall(): boolean;
   failed(): void;
   succeeded(): void;
 }
@@ -16,7 +16,7 @@ export function createBackoff(now: () => number = Date.now): Backoff {
   let skipUntil = 0;
   let backoffMs = 0;
   return {
-    open: () => now() >= skipUntil,
+    allowsCall: () => now() >= skipUntil,
     failed() {
       backoffMs = Math.min(backoffMs === 0 ? FIRST_MS : backoffMs * 2, MAX_MS);
       skipUntil = now() + backoffMs;

@@ -5,6 +5,8 @@ export interface ErrorSpec {
   readonly status: number;
   readonly title: string;
   readonly detail: string;
+  /** A transient failure: nothing was decided, the same request may be sent again after Retry-After seconds. */
+  readonly retry?: true;
 }
 
 export const ERRORS = {
@@ -28,6 +30,7 @@ export const ERRORS = {
     status: 409,
     title: 'Idempotency-Key in use',
     detail: 'A request with this Idempotency-Key is still being processed; retry later',
+    retry: true,
   },
   payload_too_large: { status: 413, title: 'Payload too large', detail: 'The request body is too large' },
   unsupported_media_type: {
@@ -61,16 +64,32 @@ export const ERRORS = {
     title: 'Charge not refundable',
     detail: 'The charge has already been fully refunded',
   },
-  rate_limited: { status: 429, title: 'Too many requests', detail: 'Rate limit exceeded; retry later' },
+  rate_limited: { status: 429, title: 'Too many requests', detail: 'Rate limit exceeded; retry later', retry: true },
   internal_error: { status: 500, title: 'Internal server error', detail: 'An unexpected error occurred' },
   database_unavailable: {
     status: 503,
     title: 'Service unavailable',
     detail: 'The database is unavailable or busy; retry with the same Idempotency-Key',
+    retry: true,
   },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/** Every code, in the table's order: what clients (packages/client) must know. */
+export const ERROR_CODES = Object.keys(ERRORS) as readonly ErrorCode[];
+
+/** Seconds before a retry when nothing says otherwise (the rate limiter knows its own window). */
+const DEFAULT_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The one rule for Retry-After: a code marked `retry` in the table carries it (the limiter passes the seconds left in
+ * its window), every other code does not. Used by the responses and by the OpenAPI document alike.
+ */
+export function retryAfter(code: ErrorCode, seconds: number = DEFAULT_RETRY_AFTER_SECONDS): string | undefined {
+  const spec: ErrorSpec = ERRORS[code];
+  return spec.retry === true ? String(Math.max(1, Math.ceil(seconds))) : undefined;
+}
 
 /** Codes a money operation may record under its Idempotency-Key as a final decision (rendered in SQL). */
 export const RECORDED_DECLINES = [

@@ -9,6 +9,7 @@
  * XBA..XBD, XSU, XUA, XTS, XXX) are deliberately absent. Withdrawn codes (HRK, ZWL, SLL) are absent; ANG is kept
  * alongside its successor XCG during the 2025 transition.
  */
+// prettier-ignore
 export const CURRENCY_EXPONENTS: Readonly<Record<string, number>> = Object.freeze({
   AED: 2, AFN: 2, ALL: 2, AMD: 2, ANG: 2, AOA: 2, ARS: 2, AUD: 2, AWG: 2, AZN: 2,
   BAM: 2, BBD: 2, BDT: 2, BGN: 2, BHD: 3, BIF: 0, BMD: 2, BND: 2, BOB: 2, BOV: 2,
@@ -179,7 +180,8 @@ function parseDecimal(text: string, exponent: number, allowE: boolean): AmountRe
 export function toMinorUnits(amount: number | string, exponent: number, numberText?: string): AmountResult {
   checkExponent(exponent);
   if (typeof amount === 'string') {
-    if (amount.length === 0 || amount.length > MAX_AMOUNT_CHARS || !STRING_AMOUNT_RE.test(amount)) return INVALID_STRING;
+    if (amount.length === 0 || amount.length > MAX_AMOUNT_CHARS || !STRING_AMOUNT_RE.test(amount))
+      return INVALID_STRING;
     return parseDecimal(amount, exponent, false);
   }
   if (typeof amount !== 'number') return INVALID_NUMBER;
@@ -203,7 +205,8 @@ export function toMinorUnits(amount: number | string, exponent: number, numberTe
 function isAmbiguousFloat(amount: number, minor: bigint, exponent: number): boolean {
   if (amount * POW10_FLOAT[exponent]! < UNAMBIGUOUS_SCALED_FLOAT) return false;
   return (
-    Number(formatMajorUnits(minor - 1n, exponent)) === amount || Number(formatMajorUnits(minor + 1n, exponent)) === amount
+    Number(formatMajorUnits(minor - 1n, exponent)) === amount ||
+    Number(formatMajorUnits(minor + 1n, exponent)) === amount
   );
 }
 

@@ -1,9 +1,21 @@
-import { Type, type TSchema } from 'typebox';
-import { ERRORS, RECORDED_DECLINES, type ErrorCode } from '../domain/errors.ts';
+import { Type, type TObject, type TProperties, type TSchema } from 'typebox';
+import { ERRORS, RECORDED_DECLINES, retryAfter, type ErrorCode } from './errors.ts';
 
-// One schema per shape: it validates requests, documents the API (OpenAPI) and types the handlers.
+// Schemas shared by the feature modules. One schema per shape: it validates requests, documents the API (OpenAPI)
+// and types the handlers.
 
 export const MAX_SAFE_ID = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A response object: exactly these fields. Bodies rendered in SQL are sent as text, past Fastify's serializer, so
+ * only a strict schema lets test/db/sql-drift notice a field the renderer adds that the documentation lacks.
+ */
+export function ResponseObject<T extends TProperties>(
+  properties: T,
+  options: { description?: string } = {},
+): TObject<T> {
+  return Type.Object(properties, { ...options, additionalProperties: false });
+}
 
 export const IdParam = Type.Object(
   { id: Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'Positive integer id' }) },
@@ -24,46 +36,7 @@ export const Metadata = Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), Typ
 
 export const Description = Type.Union([Type.String({ maxLength: 500 }), Type.Null()]);
 
-export const MoneyBody = Type.Object(
-  {
-    amount: Amount,
-    currency: Currency,
-    description: Type.Optional(Description),
-    metadata: Type.Optional(Metadata),
-  },
-  { additionalProperties: false },
-);
-
-export const ChargeBody = Type.Object(
-  {
-    user_id: Type.Integer({ minimum: 1, maximum: MAX_SAFE_ID }),
-    amount: Amount,
-    currency: Currency,
-    description: Type.Optional(Description),
-    metadata: Type.Optional(Metadata),
-  },
-  { additionalProperties: false },
-);
-
-export const IdempotencyHeaders = Type.Object({
-  'x-api-key': Type.Optional(Type.String({ description: 'API key' })),
-  'idempotency-key': Type.String({
-    minLength: 1,
-    maxLength: 257,
-    description:
-      '1-255 printable ASCII characters (a UUID is typical), bare or as an RFC 8941 quoted string; a bare key may not contain a comma',
-  }),
-});
-
-export const RefundBody = Type.Object(
-  {
-    amount: Type.Optional(Amount),
-    reason: Type.Optional(Description),
-  },
-  { additionalProperties: false, description: 'No amount: refund everything not refunded yet. The reason is stored as the description' },
-);
-
-export const Transaction = Type.Object({
+export const Transaction = ResponseObject({
   id: Type.Integer(),
   type: Type.Union([Type.Literal('charge'), Type.Literal('credit'), Type.Literal('refund')]),
   user_id: Type.Integer(),
@@ -85,22 +58,7 @@ export const Transaction = Type.Object({
   charge_id: Type.Optional(Type.Integer({ description: 'Refunds only: the refunded charge' })),
 });
 
-export const MoneyResponse = Type.Object({
-  message: Type.String(),
-  transaction: Transaction,
-  new_balance: Type.Number(),
-  new_balance_minor: Type.Integer(),
-});
-
-export const User = Type.Object({
-  id: Type.Integer(),
-  name: Type.Union([Type.String(), Type.Null()]),
-  balances: Type.Record(Type.String(), Type.Number()),
-  balances_minor: Type.Record(Type.String(), Type.Integer()),
-  created_at: Type.String({ format: 'date-time' }),
-});
-
-export const Problem = Type.Object(
+export const Problem = ResponseObject(
   {
     type: Type.String(),
     title: Type.String(),
@@ -108,7 +66,7 @@ export const Problem = Type.Object(
     detail: Type.String(),
     code: Type.String(),
     errors: Type.Optional(
-      Type.Array(Type.Object({ field: Type.String(), message: Type.String(), code: Type.Optional(Type.String()) })),
+      Type.Array(ResponseObject({ field: Type.String(), message: Type.String(), code: Type.Optional(Type.String()) })),
     ),
   },
   { description: 'RFC 9457 problem details' },
@@ -138,14 +96,15 @@ export function responses(
     const description = (schema as { description?: string }).description ?? 'Success';
     out[Number(status)] = Type.Unsafe({ ...schema, description, headers: replayHeaders });
   }
-  const byStatus = new Map<number, string[]>();
+  const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
     const status = ERRORS[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   for (const [status, list] of byStatus) {
-    const recorded = list.some((code) => (RECORDED_DECLINES as readonly string[]).includes(code));
-    const headers = status === 409 || status === 429 || status === 503 ? RETRY_AFTER_HEADER : recorded ? replayHeaders : undefined;
+    const recorded = list.some((code) => (RECORDED_DECLINES as readonly ErrorCode[]).includes(code));
+    const retried = list.some((code) => retryAfter(code) !== undefined);
+    const headers = retried ? RETRY_AFTER_HEADER : recorded ? replayHeaders : undefined;
     out[status] = Type.Unsafe({ ...Problem, description: `Problem; code: ${list.join(', ')}`, headers });
   }
   return out;

@@ -8,34 +8,43 @@
  * cannot blow the call stack) that keeps the exact source text of every
  * number-valued object member.
  */
+import {
+  BACKSLASH,
+  BOM,
+  COLON,
+  COMMA,
+  CR,
+  DOT,
+  JsonParseError,
+  LBRACE,
+  LBRACKET,
+  LF,
+  LOWER_E,
+  MINUS,
+  NINE,
+  ONE,
+  PLUS,
+  QUOTE,
+  RBRACE,
+  RBRACKET,
+  SPACE,
+  TAB,
+  UPPER_E,
+  ZERO,
+  describeChar,
+  decodeEscape,
+  isDigit,
+  quote,
+} from './json-syntax.ts';
 
-export type JsonErrorReason = 'syntax' | 'duplicate_key' | 'forbidden_key' | 'too_deep';
-
-export class JsonParseError extends Error {
-  readonly reason: JsonErrorReason;
-  readonly position: number; // index in the text where the problem was found
-  constructor(reason: JsonErrorReason, message: string, position: number) {
-    super(message);
-    this.name = 'JsonParseError';
-    this.reason = reason;
-    this.position = position;
-  }
-}
+export { JsonParseError, type JsonErrorReason } from './json-syntax.ts';
 
 export interface StrictJsonOptions {
   maxDepth?: number;
 }
 
 const DEFAULT_MAX_DEPTH = 32;
-// Keeps messages (and therefore logs) from echoing large parts of a request body.
-const MAX_QUOTED_CHARS = 32;
-
-// Character codes, named for readability of the charCodeAt comparisons below.
-const TAB = 0x09, LF = 0x0a, CR = 0x0d, SPACE = 0x20, QUOTE = 0x22, PLUS = 0x2b, COMMA = 0x2c;
-const MINUS = 0x2d, DOT = 0x2e, SLASH = 0x2f, ZERO = 0x30, ONE = 0x31, NINE = 0x39, COLON = 0x3a;
-const UPPER_E = 0x45, LOWER_E = 0x65, LBRACKET = 0x5b, BACKSLASH = 0x5c, RBRACKET = 0x5d;
-const LBRACE = 0x7b, RBRACE = 0x7d, BOM = 0xfeff;
-
+const OPENED = Symbol('a container was opened: its first value comes next');
 // WeakMap so the side table lives exactly as long as the parsed body does.
 const rawNumbers = new WeakMap<object, Map<string, string>>();
 
@@ -49,26 +58,6 @@ export function parseStrictJson(text: string, options?: StrictJsonOptions): unkn
 }
 
 type Container = Record<string, unknown> | unknown[];
-
-function isDigit(c: number): boolean {
-  return c >= ZERO && c <= NINE;
-}
-
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  return -1;
-}
-
-function quote(s: string): string {
-  return JSON.stringify(s.length > MAX_QUOTED_CHARS ? s.slice(0, MAX_QUOTED_CHARS) + '…' : s);
-}
-
-function describeChar(c: number): string {
-  if (c > SPACE && c < 0x7f) return `character ${JSON.stringify(String.fromCharCode(c))}`;
-  return `character U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
-}
 
 class Parser {
   readonly text: string;
@@ -85,83 +74,80 @@ class Parser {
   }
 
   parse(): unknown {
-    const text = this.text;
     const stack: Container[] = [];
     const keys: string[] = []; // pending member key for each object on the stack
-    let value: unknown;
     for (;;) {
       this.skipWs();
-      const start = this.pos;
-      const c = text.charCodeAt(start);
-      if (c === LBRACE || c === LBRACKET) {
-        if (stack.length >= this.maxDepth) {
-          throw new JsonParseError(
-            'too_deep',
-            `Nesting deeper than ${this.maxDepth} levels at position ${start}`,
-            start,
-          );
-        }
-        this.pos++;
-        this.skipWs();
-        if (c === LBRACE) {
-          const obj: Record<string, unknown> = {};
-          if (text.charCodeAt(this.pos) !== RBRACE) {
-            stack.push(obj);
-            keys.push(this.readKey(obj));
-            continue;
-          }
-          value = obj;
-        } else {
-          const arr: unknown[] = [];
-          if (text.charCodeAt(this.pos) !== RBRACKET) {
-            stack.push(arr);
-            continue;
-          }
-          value = arr;
-        }
-        this.pos++;
-      } else {
-        value = this.parseScalar(c);
-      }
-
-      // Attach the finished value; a closing bracket finishes its container, which then attaches too.
-      for (;;) {
-        const top = stack[stack.length - 1];
-        this.skipWs();
-        const at = this.pos;
-        const d = text.charCodeAt(at);
-        if (top === undefined) {
-          if (at < this.len) throw this.unexpected(at, 'end of input');
-          return value;
-        }
-        if (Array.isArray(top)) {
-          top.push(value);
-          if (d === COMMA) {
-            this.pos++;
-            break;
-          }
-          if (d !== RBRACKET) throw this.unexpected(at, "',' or ']'");
-        } else {
-          const key = keys[keys.length - 1] as string;
-          top[key] = value;
-          if (typeof value === 'number') {
-            let raw = rawNumbers.get(top);
-            if (raw === undefined) rawNumbers.set(top, (raw = new Map()));
-            raw.set(key, this.numText);
-          }
-          if (d === COMMA) {
-            this.pos++;
-            keys[keys.length - 1] = this.readKey(top);
-            break;
-          }
-          if (d !== RBRACE) throw this.unexpected(at, "',' or '}'");
-          keys.pop();
-        }
-        this.pos++;
-        stack.pop();
-        value = top;
-      }
+      const value = this.startValue(stack, keys);
+      if (value === OPENED) continue;
+      const done = this.attach(value, stack, keys);
+      if (done !== OPENED) return done;
     }
+  }
+
+  /** A scalar or an empty container, or OPENED after pushing a non-empty container onto the stack. */
+  private startValue(stack: Container[], keys: string[]): unknown {
+    const text = this.text;
+    const start = this.pos;
+    const c = text.charCodeAt(start);
+    if (c !== LBRACE && c !== LBRACKET) return this.parseScalar(c);
+    if (stack.length >= this.maxDepth) {
+      throw new JsonParseError('too_deep', `Nesting deeper than ${this.maxDepth} levels at position ${start}`, start);
+    }
+    this.pos++;
+    this.skipWs();
+    const container: Container = c === LBRACE ? {} : [];
+    if (text.charCodeAt(this.pos) === (c === LBRACE ? RBRACE : RBRACKET)) {
+      this.pos++;
+      return container;
+    }
+    stack.push(container);
+    if (c === LBRACE) keys.push(this.readKey(container as Record<string, unknown>));
+    return OPENED;
+  }
+
+  /**
+   * Attaches a finished value to its container; a closing bracket finishes that container, which then attaches too.
+   * Returns the whole document once the stack is empty, or OPENED when a comma says another value follows.
+   */
+  private attach(finished: unknown, stack: Container[], keys: string[]): unknown {
+    let value = finished;
+    for (;;) {
+      const top = stack[stack.length - 1];
+      this.skipWs();
+      const at = this.pos;
+      const d = this.text.charCodeAt(at);
+      if (top === undefined) {
+        if (at < this.len) throw this.unexpected(at, 'end of input');
+        return value;
+      }
+      if (Array.isArray(top)) {
+        top.push(value);
+        if (d === COMMA) return (this.pos++, OPENED);
+        if (d !== RBRACKET) throw this.unexpected(at, "',' or ']'");
+      } else {
+        const key = keys[keys.length - 1]!;
+        this.setMember(top, key, value);
+        if (d === COMMA) {
+          this.pos++;
+          keys[keys.length - 1] = this.readKey(top);
+          return OPENED;
+        }
+        if (d !== RBRACE) throw this.unexpected(at, "',' or '}'");
+        keys.pop();
+      }
+      this.pos++;
+      stack.pop();
+      value = top;
+    }
+  }
+
+  private setMember(obj: Record<string, unknown>, key: string, value: unknown): void {
+    obj[key] = value;
+    if (typeof value !== 'number') return;
+    let raw = rawNumbers.get(obj);
+    if (raw === undefined) rawNumbers.set(obj, (raw = new Map<string, string>()));
+    raw.set(key, this.numText);
   }
 
   private skipWs(): void {
@@ -285,29 +271,12 @@ class Parser {
         continue;
       }
       out += text.slice(chunk, i);
-      const e = text.charCodeAt(i + 1);
-      let step = 2;
-      if (e === QUOTE) out += '"';
-      else if (e === BACKSLASH) out += '\\';
-      else if (e === SLASH) out += '/';
-      else if (e === 0x62) out += '\b';
-      else if (e === 0x66) out += '\f';
-      else if (e === 0x6e) out += '\n';
-      else if (e === 0x72) out += '\r';
-      else if (e === 0x74) out += '\t';
-      else if (e === 0x75) {
-        let code = 0;
-        for (let k = i + 2; k < i + 6; k++) {
-          const h = hexValue(text.charCodeAt(k));
-          if (h < 0) throw this.unexpected(k, 'a hex digit in \\u escape');
-          code = code * 16 + h;
-        }
-        // Surrogate halves are appended one at a time: pairs recombine naturally, lone ones are kept.
-        out += String.fromCharCode(code);
-        step = 6;
-      } else {
-        throw this.unexpected(i + 1, 'a valid escape character');
+      const escape = decodeEscape(text, i);
+      if (typeof escape === 'number') {
+        throw this.unexpected(escape, escape === i + 1 ? 'a valid escape character' : 'a hex digit in \\u escape');
       }
+      out += escape;
+      const step = text.charCodeAt(i + 1) === 0x75 /* u */ ? 6 : 2;
       i += step;
       chunk = i;
     }

@@ -1,5 +1,6 @@
-import { statement, type Db } from '../../db/pool.ts';
-import type { MoneyCall, MoneyOutcomeRow } from './payment-repository.ts';
+import type { Db } from '../db/pool.ts';
+import { paymentRepository, type PaymentRepository } from './repository.ts';
+import type { MoneyCall, OutcomeRow } from './types.ts';
 
 export interface BatchSettings {
   /** Most charges in one transaction. */
@@ -11,7 +12,7 @@ export interface BatchSettings {
 }
 
 export interface ChargeBatcher {
-  charge(call: MoneyCall): Promise<MoneyOutcomeRow>;
+  charge(call: MoneyCall): Promise<OutcomeRow>;
 }
 
 export interface BatchEvents {
@@ -21,27 +22,37 @@ export interface BatchEvents {
 
 interface Waiting {
   readonly call: MoneyCall;
-  resolve(row: MoneyOutcomeRow): void;
+  resolve(row: OutcomeRow): void;
   reject(error: unknown): void;
 }
-
-const BATCH_SQL = `SELECT outcome, status, code, body FROM picopay_charge_batch(
-  $1::text[], $2::text[], $3::bytea[], $4::bigint[], $5::text[], $6::bigint[], $7::text[], $8::jsonb[])`;
 
 // A deadlock can still involve a batch when a credit or refund (which claim the key before locking the account)
 // uses the key of a charge in flight: PostgreSQL aborts one side and the batch is simply run again, once.
 const RETRY_ONCE = new Set(['40P01', '40001']);
 
-async function runBatch(db: Db, calls: readonly MoneyCall[]): Promise<MoneyOutcomeRow[]> {
-  const result = await db.query<MoneyOutcomeRow>(
-    statement(db, 'picopay_charge_batch', BATCH_SQL, [
-      calls.map((c) => c.client), calls.map((c) => c.key), calls.map((c) => c.fingerprint),
-      calls.map((c) => c.userId.toString()), calls.map((c) => c.currency), calls.map((c) => c.amountMinor.toString()),
-      calls.map((c) => c.description), calls.map((c) => JSON.stringify(c.metadata)),
-    ]),
-  );
-  if (result.rows.length !== calls.length) throw new Error(`batch of ${calls.length} returned ${result.rows.length} rows`);
-  return result.rows;
+/** One transaction for the items; each caller gets its own row, or the batch's error. */
+async function sendBatch(
+  db: Db,
+  repository: PaymentRepository,
+  events: BatchEvents,
+  items: readonly Waiting[],
+): Promise<void> {
+  events.batch(items.length);
+  const calls = items.map((i) => i.call);
+  try {
+    let rows: OutcomeRow[];
+    try {
+      rows = await repository.chargeBatch(db, calls);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== 'string' || !RETRY_ONCE.has(code)) throw error;
+      events.retry(items.length);
+      rows = await repository.chargeBatch(db, calls);
+    }
+    items.forEach((item, index) => item.resolve(rows[index]!));
+  } catch (error) {
+    for (const item of items) item.reject(error);
+  }
 }
 
 /** Charges on one account serialise on its row lock whatever we do; the batcher keeps them together instead. */
@@ -54,34 +65,20 @@ const accountOf = (call: MoneyCall): string => `${call.userId}:${call.currency}`
  * that batch instead: it would only queue behind the batch on the account's row lock, holding a connection and
  * splitting the account's charges into small batches (a hot account: 2,635 charges/s with four batches on it at
  * once, 3,687/s with one, same machine and load). Lone charges take the batch function too, so every charge locks
- * its account before its key (see the migration). Each item gets the outcome picopay_charge would give it, in
+ * its account before its key (db/functions/picopay_charge_batch.sql). Each item gets the outcome picopay_charge would give it, in
  * arrival order per account; a failed batch is all-or-nothing in the database, and its callers get the error (503).
  */
-export function createChargeBatcher(db: Db, settings: BatchSettings, events: BatchEvents): ChargeBatcher {
+export function createChargeBatcher(
+  db: Db,
+  settings: BatchSettings,
+  events: BatchEvents,
+  repository: PaymentRepository = paymentRepository,
+): ChargeBatcher {
   let waiting: Waiting[] = [];
   let timer: NodeJS.Timeout | undefined;
   let inFlight = 0;
   /** Accounts in running batches, with how many batches hold each. */
   const busy = new Map<string, number>();
-
-  const execute = async (items: Waiting[]): Promise<void> => {
-    events.batch(items.length);
-    const calls = items.map((i) => i.call);
-    try {
-      let rows: MoneyOutcomeRow[];
-      try {
-        rows = await runBatch(db, calls);
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (typeof code !== 'string' || !RETRY_ONCE.has(code)) throw error;
-        events.retry(items.length);
-        rows = await runBatch(db, calls);
-      }
-      items.forEach((item, index) => item.resolve(rows[index]!));
-    } catch (error) {
-      for (const item of items) item.reject(error);
-    }
-  };
 
   /** Starts one batch of the waiting charges whose accounts are free, oldest first; false when there is none. */
   const startBatch = (): boolean => {
@@ -99,7 +96,7 @@ export function createChargeBatcher(db: Db, settings: BatchSettings, events: Bat
     waiting = rest;
     for (const account of accounts) busy.set(account, (busy.get(account) ?? 0) + 1);
     inFlight++;
-    void execute(items).finally(() => {
+    void sendBatch(db, repository, events, items).finally(() => {
       inFlight--;
       for (const account of accounts) {
         const held = busy.get(account)! - 1;
@@ -108,21 +105,26 @@ export function createChargeBatcher(db: Db, settings: BatchSettings, events: Bat
       }
       // Freed accounts' charges go now, as many batches as there are free slots.
       while (waiting.length > 0 && inFlight < settings.maxInFlight && startBatch());
+      if (waiting.length === 0) stopTimer();
     });
     return true;
   };
 
-  const flush = (): void => {
+  const stopTimer = (): void => {
     if (timer !== undefined) {
       clearTimeout(timer);
       timer = undefined;
     }
+  };
+
+  const flush = (): void => {
+    stopTimer();
     startBatch();
   };
 
   return {
     charge(call) {
-      return new Promise<MoneyOutcomeRow>((resolve, reject) => {
+      return new Promise<OutcomeRow>((resolve, reject) => {
         waiting.push({ call, resolve, reject });
         if (inFlight < settings.maxInFlight || waiting.length >= settings.maxSize) flush();
         else timer ??= setTimeout(flush, settings.maxWaitMs);

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { MoneyResult } from '../domain/payments/payment-service.ts';
-import type { Failure } from '../domain/errors.ts';
+import type { RouteDeps } from '../deps.ts';
+import type { Failure } from '../lib/errors.ts';
+import { COMMON_ERRORS, responses } from '../lib/schemas.ts';
 import type { ChargeStatus } from '../plugins/external/metrics.ts';
-import type { RouteDeps } from './deps.ts';
 import { countOutcomes, requireIdempotencyKey, sendMoneyResult, toMoneyRequest } from './money-request.ts';
-import { ChargeBody, COMMON_ERRORS, IdempotencyHeaders, MoneyResponse, responses } from './schemas.ts';
+import { ChargeBody, IdempotencyHeaders, MoneyMovement } from './schemas.ts';
+import type { MoneyResult } from './types.ts';
 
 function metricStatus(result: MoneyResult | Failure): ChargeStatus {
   if (!result.ok) return 'failed';
@@ -29,25 +30,30 @@ export function chargeRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
           security: [{ ApiKey: [] }],
           headers: IdempotencyHeaders,
           body: ChargeBody,
-          response: responses({ 200: MoneyResponse }, [
-            ...COMMON_ERRORS,
-            'invalid_idempotency_key',
-            'invalid_json',
-            'insufficient_balance',
-            'user_not_found',
-            'idempotency_key_in_use',
-            'payload_too_large',
-            'unsupported_media_type',
-            'validation_failed',
-            'currency_not_supported',
-            'idempotency_key_reused',
-          ], { idempotent: true }),
+          response: responses(
+            { 200: MoneyMovement },
+            [
+              ...COMMON_ERRORS,
+              'invalid_idempotency_key',
+              'invalid_json',
+              'insufficient_balance',
+              'user_not_found',
+              'idempotency_key_in_use',
+              'payload_too_large',
+              'unsupported_media_type',
+              'validation_failed',
+              'currency_not_supported',
+              'idempotency_key_reused',
+            ],
+            { idempotent: true },
+          ),
         },
       },
       async (request, reply) => {
         const body = request.body;
         const parsed = toMoneyRequest(body, BigInt(body.user_id));
-        const result = 'ok' in parsed ? parsed : await deps.payments.execute('charge', request.caller!, request.idempotencyKey, parsed);
+        const result =
+          'ok' in parsed ? parsed : await deps.payments.charge(request.caller!, request.idempotencyKey, parsed);
         request.outcomeStatus = metricStatus(result);
         return sendMoneyResult(reply, result);
       },

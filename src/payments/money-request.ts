@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Counter, Histogram } from 'prom-client';
-import { failure, ProblemError, type Failure, type FieldError } from '../domain/errors.ts';
-import { parseIdempotencyKey } from '../domain/idempotency/idempotency-key.ts';
-import { currencyExponent, toMinorUnits } from '../domain/money.ts';
-import type { MoneyRequest, MoneyResult } from '../domain/payments/payment-service.ts';
-import type { MoneyStatus } from '../plugins/external/metrics.ts';
+import { failure, ProblemError, type Failure, type FieldError } from '../lib/errors.ts';
+import { parseIdempotencyKey } from '../idempotency/idempotency-key.ts';
+import { currencyExponent, toMinorUnits } from '../lib/money.ts';
 import { rawNumberText } from '../lib/strict-json.ts';
 import { sendProblem } from '../plugins/app/problems.ts';
+import type { MoneyStatus } from '../plugins/external/metrics.ts';
+import type { MoneyRequest, MoneyResult } from './types.ts';
 
 export interface MoneyBodyInput {
   readonly amount: number | string;
@@ -109,7 +109,8 @@ function checkMoneyFields(body: unknown): MoneyFields {
 /** Body → exact minor units and checked extras; field errors listed for a 422. */
 export function toMoneyRequest(body: MoneyBodyInput, userId: bigint): MoneyRequest | Failure {
   const { errors, exponent, amountMinor } = checkMoneyFields(body);
-  if (errors.length > 0 || exponent === undefined) return failure('validation_failed', 'The request is invalid', errors);
+  if (errors.length > 0 || exponent === undefined)
+    return failure('validation_failed', 'The request is invalid', errors);
   return {
     userId,
     currency: body.currency,

@@ -1,5 +1,5 @@
-import type { FieldError } from '../errors.ts';
-import { formatMajorUnits, toMinorUnits, type AmountResult } from '../money.ts';
+import type { FieldError } from '../lib/errors.ts';
+import { formatMajorUnits, toMinorUnits, type AmountResult } from '../lib/money.ts';
 
 /** Every ISO 4217 minor-unit exponent (CLF and UYW have 4). */
 export const ISO_EXPONENTS: readonly number[] = [0, 1, 2, 3, 4];

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { failure, type Failure, type FieldError } from '../domain/errors.ts';
-import type { RefundRequest } from '../domain/payments/payment-service.ts';
-import { toRefundAmount, type RefundAmount } from '../domain/payments/refund-amount.ts';
+import type { RouteDeps } from '../deps.ts';
+import { failure, type Failure, type FieldError } from '../lib/errors.ts';
+import { COMMON_ERRORS, IdParam, responses } from '../lib/schemas.ts';
 import { rawNumberText } from '../lib/strict-json.ts';
-import type { RouteDeps } from './deps.ts';
 import { countOutcomes, moneyStatus, requireIdempotencyKey, sendMoneyResult } from './money-request.ts';
-import { COMMON_ERRORS, IdempotencyHeaders, IdParam, MoneyResponse, RefundBody, responses } from './schemas.ts';
+import { toRefundAmount, type RefundAmount } from './refund-amount.ts';
+import { IdempotencyHeaders, MoneyMovement, RefundBody } from './schemas.ts';
+import type { RefundRequest } from './types.ts';
 
 interface RefundBodyInput {
   readonly amount?: number | string;
@@ -60,16 +61,30 @@ export function refundRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
           params: IdParam,
           headers: IdempotencyHeaders,
           body: RefundBody,
-          response: responses({ 200: MoneyResponse }, [
-            ...COMMON_ERRORS, 'invalid_idempotency_key', 'invalid_json', 'charge_not_found', 'idempotency_key_in_use',
-            'payload_too_large', 'unsupported_media_type', 'validation_failed', 'idempotency_key_reused',
-            'refund_exceeds_charge', 'charge_not_refundable', 'balance_limit_exceeded',
-          ], { idempotent: true }),
+          response: responses(
+            { 200: MoneyMovement },
+            [
+              ...COMMON_ERRORS,
+              'invalid_idempotency_key',
+              'invalid_json',
+              'charge_not_found',
+              'idempotency_key_in_use',
+              'payload_too_large',
+              'unsupported_media_type',
+              'validation_failed',
+              'idempotency_key_reused',
+              'refund_exceeds_charge',
+              'charge_not_refundable',
+              'balance_limit_exceeded',
+            ],
+            { idempotent: true },
+          ),
         },
       },
       async (request, reply) => {
         const parsed = toRefundRequest(request.body, BigInt(request.params.id));
-        const result = 'ok' in parsed ? parsed : await deps.payments.refund(request.caller!, request.idempotencyKey, parsed);
+        const result =
+          'ok' in parsed ? parsed : await deps.payments.refund(request.caller!, request.idempotencyKey, parsed);
         request.outcomeStatus = moneyStatus(result);
         return sendMoneyResult(reply, result);
       },

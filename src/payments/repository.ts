@@ -1,68 +1,94 @@
-import { statement, type Db } from '../../db/pool.ts';
-import type { MoneyRequest } from './payment-service.ts';
+import { statement, type Db } from '../db/pool.ts';
+import type { MoneyCall, OutcomeRow, RefundCall } from './types.ts';
 
-export type MoneyOutcome = 'created' | 'declined' | 'replayed' | 'key_reused' | 'key_in_use' | 'invalid_amount';
-
-export interface MoneyOutcomeRow {
-  readonly outcome: MoneyOutcome;
-  readonly status: number | null;
-  readonly code: string | null;
-  readonly body: string | null;
-  /** Refunds only, with 'invalid_amount': the exponent of the charge's currency, which the amount does not fit. */
-  readonly currency_exponent?: number | null;
-}
-
-/** The idempotency scope of a call: who, under which key, for which request (fingerprint). */
-export interface KeyScope {
-  readonly client: string;
-  readonly key: string;
-  readonly fingerprint: Buffer;
-}
-
-/** What a money operation needs: the validated request and its idempotency scope and fingerprint. */
-export interface MoneyCall extends MoneyRequest, KeyScope {}
-
-export interface RefundCall extends KeyScope {
-  readonly chargeId: bigint;
-  /** Minor units at each exponent 0..4 (null where the amount does not fit it); null: the whole remaining amount. */
-  readonly amounts: readonly (bigint | null)[] | null;
-  readonly reason: string | null;
-}
-
-// Named statements: parsed once per connection. Each is the whole operation (claim, lock, write, record) in one
-// transaction, sent as one round trip; see migrations for the functions.
+// Every statement of the payments module. Each money statement is the whole operation (claim, lock, write, record) in
+// one transaction and one round trip; the functions are in db/functions/. Named statements: parsed once per connection.
 export const CHARGE_SQL = 'SELECT outcome, status, code, body FROM picopay_charge($1, $2, $3, $4, $5, $6, $7, $8)';
+export const CHARGE_BATCH_SQL = `SELECT outcome, status, code, body FROM picopay_charge_batch(
+  $1::text[], $2::text[], $3::bytea[], $4::bigint[], $5::text[], $6::bigint[], $7::text[], $8::jsonb[])`;
 const CREDIT_SQL = 'SELECT outcome, status, code, body FROM picopay_credit($1, $2, $3, $4, $5, $6, $7, $8, $9)';
 const REFUND_SQL =
   'SELECT outcome, status, code, body, currency_exponent FROM picopay_refund($1, $2, $3, $4, $5::bigint[], $6)';
+const TRANSACTION_JSON = `
+  SELECT picopay_transaction_json(e, a.exponent, a.currency) AS json, e.type
+    FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
+   WHERE e.id = $1`;
 
-export interface PaymentRepository {
-  charge(db: Db, call: MoneyCall): Promise<MoneyOutcomeRow>;
-  credit(db: Db, call: MoneyCall): Promise<MoneyOutcomeRow>;
-  refund(db: Db, call: RefundCall): Promise<MoneyOutcomeRow>;
-}
-
-async function single(db: Db, name: string, text: string, values: unknown[]): Promise<MoneyOutcomeRow> {
-  const result = await db.query<MoneyOutcomeRow>(statement(db, name, text, values));
+async function single(db: Db, name: string, text: string, values: unknown[]): Promise<OutcomeRow> {
+  const result = await db.query<OutcomeRow>(statement(db, name, text, values));
   const row = result.rows[0];
   if (row === undefined) throw new Error(`${name} returned no row`);
   return row;
 }
 
+export interface PaymentRepository {
+  charge(db: Db, call: MoneyCall): Promise<OutcomeRow>;
+  /** Several charges in one transaction (group commit); one row per call, in order. */
+  chargeBatch(db: Db, calls: readonly MoneyCall[]): Promise<OutcomeRow[]>;
+  credit(db: Db, call: MoneyCall): Promise<OutcomeRow>;
+  refund(db: Db, call: RefundCall): Promise<OutcomeRow>;
+  /** A ledger entry rendered as a transaction object, with its type; undefined when there is none. */
+  findTransaction(db: Db, id: bigint): Promise<{ json: string; type: string } | undefined>;
+}
+
 export const paymentRepository: PaymentRepository = {
   charge: (db, c) =>
     single(db, 'picopay_charge', CHARGE_SQL, [
-      c.client, c.key, c.fingerprint, c.userId.toString(), c.currency, c.amountMinor.toString(), c.description,
+      c.client,
+      c.key,
+      c.fingerprint,
+      c.userId.toString(),
+      c.currency,
+      c.amountMinor.toString(),
+      c.description,
       JSON.stringify(c.metadata),
     ]),
+
+  async chargeBatch(db, calls) {
+    const result = await db.query<OutcomeRow>(
+      statement(db, 'picopay_charge_batch', CHARGE_BATCH_SQL, [
+        calls.map((c) => c.client),
+        calls.map((c) => c.key),
+        calls.map((c) => c.fingerprint),
+        calls.map((c) => c.userId.toString()),
+        calls.map((c) => c.currency),
+        calls.map((c) => c.amountMinor.toString()),
+        calls.map((c) => c.description),
+        calls.map((c) => JSON.stringify(c.metadata)),
+      ]),
+    );
+    if (result.rows.length !== calls.length)
+      throw new Error(`batch of ${calls.length} returned ${result.rows.length} rows`);
+    return result.rows;
+  },
+
   credit: (db, c) =>
     single(db, 'picopay_credit', CREDIT_SQL, [
-      c.client, c.key, c.fingerprint, c.userId.toString(), c.currency, c.exponent, c.amountMinor.toString(),
-      c.description, JSON.stringify(c.metadata),
+      c.client,
+      c.key,
+      c.fingerprint,
+      c.userId.toString(),
+      c.currency,
+      c.exponent,
+      c.amountMinor.toString(),
+      c.description,
+      JSON.stringify(c.metadata),
     ]),
+
   refund: (db, c) =>
     single(db, 'picopay_refund', REFUND_SQL, [
-      c.client, c.key, c.fingerprint, c.chargeId.toString(), c.amounts?.map((a) => a?.toString() ?? null) ?? null,
+      c.client,
+      c.key,
+      c.fingerprint,
+      c.chargeId.toString(),
+      c.amounts?.map((a) => a?.toString() ?? null) ?? null,
       c.reason,
     ]),
+
+  async findTransaction(db, id) {
+    const result = await db.query<{ json: string; type: string }>(
+      statement(db, 'transaction_json', TRANSACTION_JSON, [id.toString()]),
+    );
+    return result.rows[0];
+  },
 };

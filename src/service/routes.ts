@@ -1,14 +1,47 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox, FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ping } from '../db/pool.ts';
-import type { RouteDeps } from './deps.ts';
+import type { RouteDeps } from '../deps.ts';
+import { retryAfter } from '../lib/errors.ts';
+import { ResponseObject } from '../lib/schemas.ts';
 
-const Ready = Type.Object({
+const Ready = ResponseObject({
   status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
   postgres: Type.Union([Type.Literal('up'), Type.Literal('down')]),
   redis: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
   replica: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
 });
+
+type Routes = Parameters<FastifyPluginCallbackTypebox>[0];
+
+/** GET /ready: 200 while PostgreSQL answers; Redis and the replica are reported, never decisive. */
+function readyRoute(app: Routes, deps: RouteDeps): void {
+  app.get(
+    '/ready',
+    {
+      schema: {
+        summary:
+          'Readiness: 200 when PostgreSQL answers; Redis and the read replica are reported but never fail readiness',
+        tags: ['service'],
+        response: { 200: Ready, 503: Ready },
+      },
+    },
+    async (_request, reply) => {
+      // The replica is probed alongside: reads fall back to the primary, so its state is information only.
+      const [postgres, replica] = await Promise.all([
+        ping(deps.db).then(
+          () => 'up' as const,
+          () => 'down' as const,
+        ),
+        deps.reads.replicaState(),
+      ]);
+      const status = postgres === 'up' ? ('ready' as const) : ('unavailable' as const);
+      const body = { status, postgres, redis: deps.cache.redisState(), replica };
+      if (postgres === 'down') reply.header('Retry-After', retryAfter('database_unavailable'));
+      return reply.code(postgres === 'up' ? 200 : 503).send(body);
+    },
+  );
+}
 
 /** Welcome, liveness, readiness and metrics: public, no body, no key. */
 export function serviceRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
@@ -19,7 +52,14 @@ export function serviceRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
         schema: {
           summary: 'Welcome',
           tags: ['service'],
-          response: { 200: Type.Object({ service: Type.String(), version: Type.String(), docs: Type.String(), openapi: Type.String() }) },
+          response: {
+            200: ResponseObject({
+              service: Type.String(),
+              version: Type.String(),
+              docs: Type.String(),
+              openapi: Type.String(),
+            }),
+          },
         },
       },
       async () => ({ service: 'PicoPay', version: deps.version, docs: '/docs', openapi: '/openapi.json' }),
@@ -31,37 +71,21 @@ export function serviceRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
         schema: {
           summary: 'Liveness: the process answers (no dependency is checked)',
           tags: ['service'],
-          response: { 200: Type.Object({ status: Type.Literal('healthy') }) },
+          response: { 200: ResponseObject({ status: Type.Literal('healthy') }) },
         },
       },
       async () => ({ status: 'healthy' as const }),
     );
 
+    readyRoute(app, deps);
+
     app.get(
-      '/ready',
-      {
-        schema: {
-          summary: 'Readiness: 200 when PostgreSQL answers; Redis and the read replica are reported but never fail readiness',
-          tags: ['service'],
-          response: { 200: Ready, 503: Ready },
-        },
-      },
+      '/metrics',
+      { schema: { summary: 'Prometheus metrics', tags: ['service'], hide: false } },
       async (_request, reply) => {
-        // The replica is probed alongside: reads fall back to the primary, so its state is information only.
-        const [postgres, replica] = await Promise.all([
-          ping(deps.db).then(() => 'up' as const, () => 'down' as const),
-          deps.reads.replicaState(),
-        ]);
-        const status = postgres === 'up' ? ('ready' as const) : ('unavailable' as const);
-        const body = { status, postgres, redis: deps.cache.redisState(), replica };
-        if (postgres === 'down') reply.header('Retry-After', '1');
-        return reply.code(postgres === 'up' ? 200 : 503).send(body);
+        const text = await deps.metrics.registry.metrics();
+        return reply.type(deps.metrics.registry.contentType).send(text);
       },
     );
-
-    app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['service'], hide: false } }, async (_request, reply) => {
-      const text = await deps.metrics.registry.metrics();
-      return reply.type(deps.metrics.registry.contentType).send(text);
-    });
   };
 }

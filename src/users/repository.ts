@@ -1,4 +1,4 @@
-import { statement, type Db } from '../../db/pool.ts';
+import { statement, type Db } from '../db/pool.ts';
 
 export interface OpeningBalance {
   readonly currency: string;
@@ -23,10 +23,6 @@ export interface TransactionPage {
 
 const CREATE_USER = 'SELECT picopay_create_user($1, $2) AS json';
 const USER_JSON = 'SELECT picopay_user_json($1) AS json';
-const TRANSACTION_JSON = `
-  SELECT picopay_transaction_json(e, a.exponent, a.currency) AS json, e.type
-    FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
-   WHERE e.id = $1`;
 // Keyset pagination, newest first; one extra row tells whether another page exists. The time range compares
 // created_at at the millisecond precision it is shown with, so a created_at read from a response is an exact bound.
 const USER_TRANSACTIONS = `
@@ -39,6 +35,7 @@ const USER_TRANSACTIONS = `
    ORDER BY e.id DESC
    LIMIT $6`;
 
+// Every statement of the users module.
 export const userRepository = {
   async create(db: Db, name: string | null, balances: readonly OpeningBalance[]): Promise<string> {
     const opening = balances.map((b) => ({ currency: b.currency, exponent: b.exponent, amount: b.amount.toString() }));
@@ -51,19 +48,21 @@ export const userRepository = {
     return result.rows[0]?.json ?? undefined;
   },
 
-  async findTransaction(db: Db, id: bigint): Promise<{ json: string; type: string } | undefined> {
-    const result = await db.query<{ json: string; type: string }>(
-      statement(db, 'transaction_json', TRANSACTION_JSON, [id.toString()]),
-    );
-    return result.rows[0];
-  },
-
   async transactions(
-    db: Db, userId: bigint, before: bigint | null, limit: number, filter: TransactionFilter,
+    db: Db,
+    userId: bigint,
+    before: bigint | null,
+    limit: number,
+    filter: TransactionFilter,
   ): Promise<TransactionPage> {
     const result = await db.query<{ json: string; id: bigint }>(
       statement(db, 'user_transactions', USER_TRANSACTIONS, [
-        userId.toString(), before?.toString() ?? null, filter.type, filter.createdAfter, filter.createdBefore, limit + 1,
+        userId.toString(),
+        before?.toString() ?? null,
+        filter.type,
+        filter.createdAfter,
+        filter.createdBefore,
+        limit + 1,
       ]),
     );
     const rows = result.rows.slice(0, limit);

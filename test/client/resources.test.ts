@@ -11,7 +11,10 @@ const checkout = new PicoPay({ baseUrl: url, apiKey: KEYS.checkout });
 
 // The refund route is being built; until the server has it, an unknown route answers 404 not_found.
 const probe = await admin.charges.refund(999_999_999_999).catch((e: unknown) => e);
-const refundSkip = probe instanceof PicoPayApiError && probe.status === 404 && probe.code === 'not_found' ? 'refund endpoint not available' : false;
+const refundSkip =
+  probe instanceof PicoPayApiError && probe.status === 404 && probe.code === 'not_found'
+    ? 'refund endpoint not available'
+    : false;
 
 test('users.create and users.retrieve: exact balances in minor units', async () => {
   const created = await admin.users.create({ name: 'Ada', balances: { USD: '1000.00', JPY: 500, KWD: '1.5' } });
@@ -30,10 +33,18 @@ test('users.create and users.retrieve: exact balances in minor units', async () 
 test('users.credit replays with the caller key; charges.create and charges.retrieve agree', async () => {
   const user = (await admin.users.create({ balances: { USD: '1.00' } })).data;
   const key = newKey();
-  const credited = await admin.users.credit(user.id, { amount: '2.25', currency: 'USD', metadata: { ref: 'top-up' } }, { idempotencyKey: key });
+  const credited = await admin.users.credit(
+    user.id,
+    { amount: '2.25', currency: 'USD', metadata: { ref: 'top-up' } },
+    { idempotencyKey: key },
+  );
   assert.equal(credited.data.transaction.type, 'credit');
   assert.equal(credited.data.new_balance_minor, 325);
-  const again = await admin.users.credit(user.id, { amount: '2.25', currency: 'USD', metadata: { ref: 'top-up' } }, { idempotencyKey: key });
+  const again = await admin.users.credit(
+    user.id,
+    { amount: '2.25', currency: 'USD', metadata: { ref: 'top-up' } },
+    { idempotencyKey: key },
+  );
   assert.equal(again.replayed, true);
   assert.deepEqual(again.data, credited.data);
 
@@ -55,7 +66,8 @@ test('a key reused for another request is a 422 idempotency_key_reused; an unkno
   );
   await assert.rejects(
     checkout.charges.retrieve(999_999_999),
-    (e: unknown) => e instanceof PicoPayApiError && e.status === 404 && e.code === 'transaction_not_found' && e.attempts === 1,
+    (e: unknown) =>
+      e instanceof PicoPayApiError && e.status === 404 && e.code === 'transaction_not_found' && e.attempts === 1,
   );
 });
 
@@ -65,11 +77,20 @@ test('users.transactions iterates every page, newest first, following next_curso
   const seen: Transaction[] = [];
   for await (const tx of checkout.users.transactions(user.id, { limit: 3 })) seen.push(tx);
   assert.equal(seen.length, 7, 'the opening balance and six credits');
-  assert.deepEqual(seen.map((t) => t.amount_minor), [6, 5, 4, 3, 2, 1, 100]);
-  assert.ok(seen.every((t, i) => i === 0 || t.id < seen[i - 1]!.id), 'newest first, no repeats');
+  assert.deepEqual(
+    seen.map((t) => t.amount_minor),
+    [6, 5, 4, 3, 2, 1, 100],
+  );
+  assert.ok(
+    seen.every((t, i) => i === 0 || t.id < seen[i - 1]!.id),
+    'newest first, no repeats',
+  );
   const pages = [];
   for await (const page of checkout.users.transactions(user.id, { limit: 3 }).pages()) pages.push(page.data);
-  assert.deepEqual(pages.map((p) => p.data.length), [3, 3, 1]);
+  assert.deepEqual(
+    pages.map((p) => p.data.length),
+    [3, 3, 1],
+  );
   assert.equal(pages.at(-1)!.next_cursor, null);
   const one = await checkout.users.transactionsPage(user.id, { limit: 3, cursor: pages[0]!.next_cursor! });
   assert.deepEqual(one.data, pages[1]);
@@ -80,13 +101,21 @@ test('charges.refund returns the money result and replays with its key', { skip:
   const user = (await admin.users.create({ balances: { USD: '10.00' } })).data;
   const charge = (await admin.charges.create({ user_id: user.id, amount: '4.00', currency: 'USD' })).data.transaction;
   const key = newKey();
-  const refunded = await admin.charges.refund(charge.id, { amount: '1.50', reason: 'requested_by_customer' }, { idempotencyKey: key });
+  const refunded = await admin.charges.refund(
+    charge.id,
+    { amount: '1.50', reason: 'requested_by_customer' },
+    { idempotencyKey: key },
+  );
   assert.equal(refunded.status, 200);
   assert.equal(refunded.data.transaction.type, 'refund');
   assert.equal(refunded.data.transaction.amount_minor, 150);
   assert.equal(refunded.data.new_balance_minor, 750);
   assert.equal((await admin.users.retrieve(user.id)).data.balances_minor.USD, 750);
-  const again = await admin.charges.refund(charge.id, { amount: '1.50', reason: 'requested_by_customer' }, { idempotencyKey: key });
+  const again = await admin.charges.refund(
+    charge.id,
+    { amount: '1.50', reason: 'requested_by_customer' },
+    { idempotencyKey: key },
+  );
   assert.equal(again.replayed, true);
   assert.deepEqual(again.data, refunded.data);
 });

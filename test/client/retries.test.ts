@@ -6,7 +6,11 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import {
-  PicoPay, PicoPayApiError, PicoPayConnectionError, type FetchLike, type RetryInfo,
+  PicoPay,
+  PicoPayApiError,
+  PicoPayConnectionError,
+  type FetchLike,
+  type RetryInfo,
 } from '../../packages/client/src/index.ts';
 import { checkInvariantsAfterFile, DATABASE_URL, KEYS, newKey, startApp } from '../helpers/app.ts';
 
@@ -67,9 +71,19 @@ test('a charge whose reply is lost is retried with the same key and returns the 
   const proxy = await proxyDroppingFirstCharge(url);
   const attempts = recording();
   const retries: RetryInfo[] = [];
-  const client = new PicoPay({ baseUrl: proxy.url, apiKey: KEYS.checkout, fetch: attempts.fetch, onRetry: (i) => void retries.push(i) });
+  const client = new PicoPay({
+    baseUrl: proxy.url,
+    apiKey: KEYS.checkout,
+    fetch: attempts.fetch,
+    onRetry: (i) => void retries.push(i),
+  });
 
-  const result = await client.charges.create({ user_id: user.id, amount: '2.50', currency: 'USD', description: 'order 1' });
+  const result = await client.charges.create({
+    user_id: user.id,
+    amount: '2.50',
+    currency: 'USD',
+    description: 'order 1',
+  });
 
   assert.ok(proxy.dropped() !== undefined, 'the first reply was dropped');
   assert.equal(retries.length, 1);
@@ -97,7 +111,10 @@ test('409 idempotency_key_in_use is retried (after Retry-After) to a 200 once th
   await side.connect();
   try {
     await side.query('BEGIN');
-    await side.query("INSERT INTO idempotency_keys (client, key, operation, fingerprint) VALUES ('checkout', $1, 'charge', '\\x00')", [key]);
+    await side.query(
+      "INSERT INTO idempotency_keys (client, key, operation, fingerprint) VALUES ('checkout', $1, 'charge', '\\x00')",
+      [key],
+    );
     const retries: RetryInfo[] = [];
     const client = new PicoPay({
       baseUrl: url,
@@ -108,7 +125,10 @@ test('409 idempotency_key_in_use is retried (after Retry-After) to a 200 once th
         if (retries.length === 1) await side.query('ROLLBACK');
       },
     });
-    const result = await client.charges.create({ user_id: user.id, amount: '1.00', currency: 'USD' }, { idempotencyKey: key });
+    const result = await client.charges.create(
+      { user_id: user.id, amount: '1.00', currency: 'USD' },
+      { idempotencyKey: key },
+    );
     assert.equal(result.status, 200);
     assert.equal(result.replayed, false);
     assert.equal(result.attempts, 2);
@@ -126,7 +146,9 @@ test('a 400 insufficient_balance decline is final: one HTTP attempt and a typed 
   const user = (await admin.users.create({ balances: { USD: '1.00' } })).data;
   const attempts = recording();
   const client = new PicoPay({ baseUrl: url, apiKey: KEYS.checkout, fetch: attempts.fetch });
-  const error = await client.charges.create({ user_id: user.id, amount: '5.00', currency: 'USD' }).catch((e: unknown) => e);
+  const error = await client.charges
+    .create({ user_id: user.id, amount: '5.00', currency: 'USD' })
+    .catch((e: unknown) => e);
   assert.ok(error instanceof PicoPayApiError, String(error));
   assert.equal(error.status, 400);
   assert.equal(error.code, 'insufficient_balance');
@@ -155,6 +177,9 @@ test('a 422 validation error is not retried and lists the fields', async () => {
 test('a bad API key is a 401 unauthorized, not retried', async () => {
   const attempts = recording();
   const client = new PicoPay({ baseUrl: url, apiKey: 'ck_not_a_real_key_zzzzzzzzzzzzzz', fetch: attempts.fetch });
-  await assert.rejects(client.users.retrieve(1), (e: unknown) => e instanceof PicoPayApiError && e.status === 401 && e.code === 'unauthorized');
+  await assert.rejects(
+    client.users.retrieve(1),
+    (e: unknown) => e instanceof PicoPayApiError && e.status === 401 && e.code === 'unauthorized',
+  );
   assert.equal(attempts.keys.length, 1);
 });

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
 import { createPool } from '../../src/db/pool.ts';
-import { createChargeBatcher } from '../../src/domain/payments/charge-batcher.ts';
-import type { MoneyCall } from '../../src/domain/payments/payment-repository.ts';
+import { createChargeBatcher } from '../../src/payments/batcher.ts';
+import type { MoneyCall } from '../../src/payments/types.ts';
 import { balanceMinor, checkInvariantsAfterFile, createUser, DATABASE_URL, startApp } from '../helpers/app.ts';
 
 checkInvariantsAfterFile();
@@ -16,20 +16,38 @@ const { app } = await startApp();
 
 function call(userId: number, amountMinor: bigint, key: string = randomUUID(), currency = 'USD'): MoneyCall {
   const fingerprint = createHash('sha256').update(`${userId}|${amountMinor}|${currency}`).digest();
-  return { client: 'batching', key, fingerprint, userId: BigInt(userId), currency, exponent: 2, amountMinor, description: null, metadata: {} };
+  return {
+    client: 'batching',
+    key,
+    fingerprint,
+    userId: BigInt(userId),
+    currency,
+    exponent: 2,
+    amountMinor,
+    description: null,
+    metadata: {},
+  };
 }
 
-function batcher(maxInFlight: number, sizes: number[], retries: number[], env: Record<string, string> = {}) {
+function batcher(
+  maxInFlight: number,
+  sizes: number[],
+  retries: number[],
+  env: Record<string, string> = {},
+  maxWaitMs = 50,
+) {
   const db = createPool(loadConfig({ DB_POOL_SIZE: '8', ...env }), DATABASE_URL);
   const events = { batch: (n: number) => sizes.push(n), retry: (n: number) => retries.push(n) };
-  return { db, batcher: createChargeBatcher(db, { maxSize: 50, maxWaitMs: 50, maxInFlight }, events) };
+  return { db, batcher: createChargeBatcher(db, { maxSize: 50, maxWaitMs, maxInFlight }, events) };
 }
 
 test('one batch, every kind of item: each gets the outcome a lone charge would, in arrival order', async () => {
   const rich = await createUser(app, { USD: 10 });
   const poor = await createUser(app, { USD: 1 });
   const sizes: number[] = [];
-  const { db, batcher: b } = batcher(1, sizes, []);
+  // A wait far longer than the lead takes, so the waiting charges go when the lead's batch ends (not when a timer
+  // fires while the lead is still running on a slow machine, which would split them by account).
+  const { db, batcher: b } = batcher(1, sizes, [], {}, 60_000);
   try {
     const first = call(rich.id, 100n);
     // The first charge goes out alone and occupies the only in-flight slot; the rest wait and form one batch.
@@ -48,8 +66,15 @@ test('one batch, every kind of item: each gets the outcome a lone charge would, 
     assert.deepEqual(sizes, [1, items.length], 'the lead alone, then one batch of all the waiting charges');
     assert.deepEqual(
       results.slice(1).map((r) => `${r.outcome}:${r.code ?? r.status}`),
-      ['created:200', 'replayed:200', 'key_reused:null', 'declined:insufficient_balance', 'created:200',
-        'declined:user_not_found', 'declined:currency_not_supported'],
+      [
+        'created:200',
+        'replayed:200',
+        'key_reused:null',
+        'declined:insufficient_balance',
+        'created:200',
+        'declined:user_not_found',
+        'declined:currency_not_supported',
+      ],
     );
     assert.equal(results[2]!.body, results[1]!.body, 'the in-batch replay is byte-identical');
     assert.equal(await balanceMinor(app, rich.id), 1000 - 1 - 100);
@@ -78,7 +103,10 @@ test('concurrent batches from two instances over the same accounts in opposite o
       }).flat(),
     );
     assert.deepEqual([...new Set(results.map((r) => r.outcome))], ['created']);
-    assert.ok(sizes.some((n) => n > 1), 'charges were batched');
+    assert.ok(
+      sizes.some((n) => n > 1),
+      'charges were batched',
+    );
     assert.deepEqual(retries, [], 'no batch hit a deadlock');
     assert.equal(await balanceMinor(app, a.id), 100_000 - 200 * 10);
     assert.equal(await balanceMinor(app, c.id), 100_000 - 200 * 10);
@@ -98,7 +126,11 @@ test('charges on an account in a running batch wait for it and then go together;
     const elsewhere = others.map((u) => b.charge(call(u.id, 1n)));
     const results = await Promise.all([lead, ...queued, ...elsewhere]);
     assert.deepEqual([...new Set(results.map((r) => r.outcome))], ['created']);
-    assert.deepEqual(sizes, [1, 1, 1, 5], 'the lead, the two other accounts at once, then the hot account\'s five together');
+    assert.deepEqual(
+      sizes,
+      [1, 1, 1, 5],
+      "the lead, the two other accounts at once, then the hot account's five together",
+    );
     assert.equal(await balanceMinor(app, hot.id), 100_000 - 6);
   } finally {
     await db.end();
@@ -123,7 +155,10 @@ test('a key held by another unfinished transaction fails only its own item; the 
     const lead = b.charge(call(user.id, 1n));
     const results = await Promise.all([lead, ...[call(user.id, 2n), held, call(user.id, 3n)].map((c) => b.charge(c))]);
     assert.deepEqual(sizes, [1, 3]);
-    assert.deepEqual(results.map((r) => r.outcome), ['created', 'created', 'key_in_use', 'created']);
+    assert.deepEqual(
+      results.map((r) => r.outcome),
+      ['created', 'created', 'key_in_use', 'created'],
+    );
     assert.equal(await balanceMinor(app, user.id), 1000 - 1 - 2 - 3);
   } finally {
     await side.query('ROLLBACK');

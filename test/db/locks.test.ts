@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import {
-  balanceMinor, chargeRequest, checkInvariantsAfterFile, createUser, DATABASE_URL, newKey, startApp,
+  balanceMinor,
+  chargeRequest,
+  checkInvariantsAfterFile,
+  createUser,
+  DATABASE_URL,
+  newKey,
+  startApp,
 } from '../helpers/app.ts';
 
 checkInvariantsAfterFile();

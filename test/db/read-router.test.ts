@@ -13,9 +13,17 @@ test('a replica nobody listens on: reads go to the primary, the replica is tried
   const primary = createPool(config, DATABASE_URL);
   let clock = 0;
   const failures: unknown[] = [];
-  const router = createReadRouter(config, primary, (error) => failures.push(error), () => clock);
+  const router = createReadRouter(
+    config,
+    primary,
+    (error) => failures.push(error),
+    () => clock,
+  );
   try {
-    const work = async (db: typeof primary): Promise<string> => (await ping(db), db === primary ? 'primary' : 'replica');
+    const work = async (db: typeof primary): Promise<string> => (
+      await ping(db),
+      db === primary ? 'primary' : 'replica'
+    );
     for (let i = 0; i < 5; i++) assert.deepEqual(await router.read(work), { value: 'primary', source: 'primary' });
     assert.equal(failures.length, 1, 'one attempt, then the back-off (1 s) skips it');
     clock += 1000;
@@ -40,7 +48,13 @@ test('a replica answer the caller does not trust ("not found") is asked again on
     };
     assert.deepEqual(await router.read(work, (v) => v === undefined), { value: 'found', source: 'primary' });
     assert.deepEqual(seen, ['replica', 'primary']);
-    assert.deepEqual(await router.read(async () => 'kept', (v) => v === undefined), { value: 'kept', source: 'replica' });
+    assert.deepEqual(
+      await router.read(
+        async () => 'kept',
+        (v) => v === undefined,
+      ),
+      { value: 'kept', source: 'replica' },
+    );
     assert.equal(await router.replicaState(), 'up');
   } finally {
     await router.end();

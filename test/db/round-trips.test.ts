@@ -4,9 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config.ts';
 import { createPool, type Db } from '../../src/db/pool.ts';
-import { createResponseCache } from '../../src/domain/idempotency/response-cache.ts';
+import { createResponseCache } from '../../src/idempotency/response-cache.ts';
 import { createRedisGuard } from '../../src/plugins/external/redis-guard.ts';
-import { createPaymentService } from '../../src/domain/payments/payment-service.ts';
+import { createChargeBatcher } from '../../src/payments/batcher.ts';
+import { createPaymentService } from '../../src/payments/service.ts';
 import { checkInvariantsAfterFile, createUser, DATABASE_URL, newKey, startApp } from '../helpers/app.ts';
 
 checkInvariantsAfterFile();
@@ -33,24 +34,37 @@ test('a new charge, a decline and a database replay each take exactly one query;
   const user = await createUser(app, { USD: 10 });
   const { db, queries, end } = countingPool();
   try {
-    const request = { userId: BigInt(user.id), currency: 'USD', exponent: 2, amountMinor: 100n, description: null, metadata: {} };
-    const withCache = createPaymentService({ db, cache: createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 100, events: noEvents }) });
-    const noCache = createPaymentService({ db, cache: createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 0, events: noEvents }) });
+    const request = {
+      userId: BigInt(user.id),
+      currency: 'USD',
+      exponent: 2,
+      amountMinor: 100n,
+      description: null,
+      metadata: {},
+    };
+    const withCache = createPaymentService({
+      db,
+      cache: createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 100, events: noEvents }),
+    });
+    const noCache = createPaymentService({
+      db,
+      cache: createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 0, events: noEvents }),
+    });
     const key = newKey();
 
-    const created = await withCache.execute('charge', caller, key, request);
+    const created = await withCache.charge(caller, key, request);
     assert.ok(created.ok && !created.replayed && created.status === 200);
     assert.equal(queries(), 1, 'new charge');
 
-    const fromCache = await withCache.execute('charge', caller, key, request);
+    const fromCache = await withCache.charge(caller, key, request);
     assert.ok(fromCache.ok && fromCache.replayed);
     assert.equal(queries(), 1, 'cache replay');
 
-    const fromDb = await noCache.execute('charge', caller, key, request);
+    const fromDb = await noCache.charge(caller, key, request);
     assert.ok(fromDb.ok && fromDb.replayed);
     assert.equal(queries(), 2, 'database replay');
 
-    const declined = await noCache.execute('charge', caller, newKey(), { ...request, amountMinor: 10_000n });
+    const declined = await noCache.charge(caller, newKey(), { ...request, amountMinor: 10_000n });
     assert.ok(declined.ok && declined.status === 400);
     assert.equal(queries(), 3, 'decline');
   } finally {
@@ -63,9 +77,17 @@ test('a new refund, a refund decline and a database replay each take exactly one
   const user = await createUser(app, { USD: 10 });
   const { db, queries, end } = countingPool();
   try {
-    const noCache = createPaymentService({ db, cache: createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 0, events: noEvents }) });
-    const charged = await noCache.execute('charge', caller, newKey(), {
-      userId: BigInt(user.id), currency: 'USD', exponent: 2, amountMinor: 500n, description: null, metadata: {},
+    const noCache = createPaymentService({
+      db,
+      cache: createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 0, events: noEvents }),
+    });
+    const charged = await noCache.charge(caller, newKey(), {
+      userId: BigInt(user.id),
+      currency: 'USD',
+      exponent: 2,
+      amountMinor: 500n,
+      description: null,
+      metadata: {},
     });
     assert.ok(charged.ok && charged.status === 200);
     const chargeId = BigInt(JSON.parse(charged.body).transaction.id);
@@ -84,6 +106,49 @@ test('a new refund, a refund decline and a database replay each take exactly one
     const declined = await noCache.refund(caller, newKey(), whole);
     assert.ok(declined.ok && declined.code === 'charge_not_refundable');
     assert.equal(queries() - start, 3, 'decline');
+  } finally {
+    await end();
+  }
+});
+
+test('with group commit (the default path): a lone charge is one query, and charges waiting together share one', async () => {
+  const { app } = await startApp();
+  const users = await Promise.all([
+    createUser(app, { USD: 10 }),
+    createUser(app, { USD: 10 }),
+    createUser(app, { USD: 10 }),
+  ]);
+  const { db, queries, end } = countingPool();
+  try {
+    const sizes: number[] = [];
+    const batcher = createChargeBatcher(
+      db,
+      { maxSize: 50, maxWaitMs: 60_000, maxInFlight: 1 },
+      {
+        batch: (n) => sizes.push(n),
+        retry: () => {},
+      },
+    );
+    const cache = createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 0, events: noEvents });
+    const payments = createPaymentService({ db, cache, batcher });
+    const request = (userId: number) => ({
+      userId: BigInt(userId),
+      currency: 'USD',
+      exponent: 2,
+      amountMinor: 100n,
+      description: null,
+      metadata: {},
+    });
+    const lone = await payments.charge(caller, newKey(), request(users[0].id));
+    assert.ok(lone.ok && lone.status === 200 && !lone.replayed);
+    assert.equal(queries(), 1, 'a lone charge: one query');
+    // The first occupies the only in-flight slot; the three behind it wait and go together when it ends.
+    const results = await Promise.all(
+      [users[0], ...users].map((u) => payments.charge(caller, newKey(), request(u.id))),
+    );
+    assert.ok(results.every((r) => r.ok && r.status === 200));
+    assert.deepEqual(sizes, [1, 1, 3]);
+    assert.equal(queries(), 3, 'four more charges: two queries (the lead, then one batch of three)');
   } finally {
     await end();
   }

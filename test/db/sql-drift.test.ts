@@ -3,9 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Compile } from 'typebox/compile';
-import { renderProblem, RECORDED_DECLINES } from '../../src/domain/errors.ts';
-import { formatMajorUnits } from '../../src/domain/money.ts';
-import { MoneyResponse, Transaction, User } from '../../src/routes/schemas.ts';
+import { renderProblem, RECORDED_DECLINES } from '../../src/lib/errors.ts';
+import { formatMajorUnits } from '../../src/lib/money.ts';
+import { Problem, Transaction } from '../../src/lib/schemas.ts';
+import { MoneyMovement } from '../../src/payments/schemas.ts';
+import { TransactionPage, User } from '../../src/users/schemas.ts';
 import { chargeRequest, checkInvariantsAfterFile, createUser, KEYS, newKey, sql, startApp } from '../helpers/app.ts';
 
 checkInvariantsAfterFile();
@@ -36,14 +38,17 @@ test('picopay_major() renders every amount exactly as formatMajorUnits()', async
 /** A refund of a charge; no amount: everything not refunded yet. */
 function refund(chargeId: number, body: object = {}) {
   return app.inject({
-    method: 'POST', url: `/charges/${chargeId}/refunds`, payload: body,
+    method: 'POST',
+    url: `/charges/${chargeId}/refunds`,
+    payload: body,
     headers: { 'x-api-key': KEYS.checkout, 'idempotency-key': newKey(), 'content-type': 'application/json' },
   });
 }
 
 test('every decline recorded in SQL has the bytes renderProblem() gives its code', async () => {
   const user = await createUser(app, { USD: 1, JPY: 9007199254740991 });
-  const refunded = (await app.inject(chargeRequest({ user_id: user.id, amount: '0.50', currency: 'USD' }))).json().transaction;
+  const refunded = (await app.inject(chargeRequest({ user_id: user.id, amount: '0.50', currency: 'USD' }))).json()
+    .transaction;
   assert.equal((await refund(refunded.id)).statusCode, 200);
   const bodies = new Map<string, string>();
   const declines = [
@@ -54,7 +59,8 @@ test('every decline recorded in SQL has the bytes renderProblem() gives its code
     await app.inject(chargeRequest({ user_id: 8_999_999_999, amount: 1, currency: 'USD' })),
     await app.inject(chargeRequest({ user_id: user.id, amount: 1, currency: 'EUR' })),
     await app.inject({
-      method: 'POST', url: `/users/${user.id}/credits`,
+      method: 'POST',
+      url: `/users/${user.id}/credits`,
       headers: { 'x-api-key': KEYS.admin, 'idempotency-key': newKey(), 'content-type': 'application/json' },
       payload: { amount: 1, currency: 'JPY' },
     }),
@@ -66,19 +72,69 @@ test('every decline recorded in SQL has the bytes renderProblem() gives its code
 
 test('SQL-rendered bodies match the response schemas that document them', async () => {
   const user = await createUser(app, { USD: 10 });
-  const created = await app.inject({ method: 'GET', url: `/users/${user.id}`, headers: { 'x-api-key': KEYS.checkout } });
+  const created = await app.inject({
+    method: 'GET',
+    url: `/users/${user.id}`,
+    headers: { 'x-api-key': KEYS.checkout },
+  });
   assert.ok(Compile(User).Check(created.json()), created.body);
-  const charged = await app.inject(chargeRequest({ user_id: user.id, amount: 1, currency: 'USD', description: 'é "q"', metadata: { k: 'v' } }));
-  assert.ok(Compile(MoneyResponse).Check(charged.json()), charged.body);
+  const charged = await app.inject(
+    chargeRequest({ user_id: user.id, amount: 1, currency: 'USD', description: 'é "q"', metadata: { k: 'v' } }),
+  );
+  assert.ok(Compile(MoneyMovement).Check(charged.json()), charged.body);
   assert.equal(charged.json().transaction.description, 'é "q"');
-  const tx = await app.inject({ method: 'GET', url: `/charges/${charged.json().transaction.id}`, headers: { 'x-api-key': KEYS.checkout } });
+  const tx = await app.inject({
+    method: 'GET',
+    url: `/charges/${charged.json().transaction.id}`,
+    headers: { 'x-api-key': KEYS.checkout },
+  });
   assert.ok(Compile(Transaction).Check(tx.json()), tx.body);
   const refunded = await refund(charged.json().transaction.id, { amount: '0.5', reason: 'é "r"' });
-  assert.ok(Compile(MoneyResponse).Check(refunded.json()), refunded.body);
+  assert.ok(Compile(MoneyMovement).Check(refunded.json()), refunded.body);
   assert.equal(refunded.json().transaction.description, 'é "r"');
-  const read = await app.inject({ method: 'GET', url: `/refunds/${refunded.json().transaction.id}`, headers: { 'x-api-key': KEYS.checkout } });
+  const read = await app.inject({
+    method: 'GET',
+    url: `/refunds/${refunded.json().transaction.id}`,
+    headers: { 'x-api-key': KEYS.checkout },
+  });
   assert.ok(Compile(Transaction).Check(read.json()), read.body);
-  const after = await app.inject({ method: 'GET', url: `/charges/${charged.json().transaction.id}`, headers: { 'x-api-key': KEYS.checkout } });
+  const after = await app.inject({
+    method: 'GET',
+    url: `/charges/${charged.json().transaction.id}`,
+    headers: { 'x-api-key': KEYS.checkout },
+  });
   assert.ok(Compile(Transaction).Check(after.json()), after.body);
   assert.deepEqual(after.json().refunds, [read.json().id]);
+  const page = await app.inject({
+    method: 'GET',
+    url: `/users/${user.id}/transactions`,
+    headers: { 'x-api-key': KEYS.checkout },
+  });
+  assert.ok(Compile(TransactionPage).Check(page.json()), page.body);
+  const declined = await app.inject(chargeRequest({ user_id: user.id, amount: 1000, currency: 'USD' }));
+  assert.equal(declined.statusCode, 400);
+  assert.ok(Compile(Problem).Check(declined.json()), declined.body);
+});
+
+test('the response schemas are strict: a field the documentation lacks fails the checks above', () => {
+  const transaction = {
+    id: 1,
+    type: 'charge',
+    user_id: 1,
+    amount: 1,
+    amount_minor: 100,
+    signed_amount: -1,
+    signed_amount_minor: -100,
+    currency: 'USD',
+    status: 'completed',
+    idempotency_key: null,
+    description: null,
+    metadata: {},
+    balance_after: 0,
+    balance_after_minor: 0,
+    created_at: '2026-01-01T00:00:00.000Z',
+  };
+  assert.ok(Compile(Transaction).Check(transaction));
+  assert.ok(!Compile(Transaction).Check({ ...transaction, fee_minor: 1 }));
+  assert.ok(!Compile(Problem).Check({ ...JSON.parse(renderProblem('user_not_found')), trace: 'x' }));
 });

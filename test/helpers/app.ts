@@ -10,7 +10,11 @@ import { assertLedgerInvariants } from './ledger.ts';
 export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? '';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? '';
 /** Why Redis tests are skipped, or false when Redis is available. */
-export const REDIS_SKIP: string | false = process.env.TEST_REDIS_SKIP ? process.env.TEST_REDIS_SKIP : REDIS_URL === '' ? 'no Redis' : false;
+export const REDIS_SKIP: string | false = process.env.TEST_REDIS_SKIP
+  ? process.env.TEST_REDIS_SKIP
+  : REDIS_URL === ''
+    ? 'no Redis'
+    : false;
 
 if (DATABASE_URL === '') throw new Error('run the tests with `npm test` (it provides TEST_DATABASE_URL)');
 
@@ -28,7 +32,10 @@ export interface TestApp {
   readonly url: string;
 }
 
-export async function startApp(env: Record<string, string> = {}, options: { listen?: boolean; logStream?: NodeJS.WritableStream } = {}): Promise<TestApp> {
+export async function startApp(
+  env: Record<string, string> = {},
+  options: { listen?: boolean; logStream?: NodeJS.WritableStream } = {},
+): Promise<TestApp> {
   const config = loadConfig({
     DATABASE_URL,
     REDIS_URL: REDIS_SKIP === false ? REDIS_URL : '',
@@ -56,7 +63,10 @@ export interface Fixture {
 }
 
 /** A user with opening balances, created over HTTP with the admin key. */
-export async function createUser(app: FastifyInstance, balances: Record<string, number | string> = { USD: 100 }): Promise<Fixture> {
+export async function createUser(
+  app: FastifyInstance,
+  balances: Record<string, number | string> = { USD: 100 },
+): Promise<Fixture> {
   const res = await app.inject({
     method: 'POST',
     url: '/users',
@@ -74,10 +84,19 @@ export interface ChargeInput {
   [extra: string]: unknown;
 }
 
-export function chargeRequest(body: ChargeInput | string, key: string | undefined = newKey(), apiKey: string = KEYS.checkout) {
+export function chargeRequest(
+  body: ChargeInput | string,
+  key: string | undefined = newKey(),
+  apiKey: string = KEYS.checkout,
+) {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-api-key': apiKey };
   if (key !== undefined) headers['idempotency-key'] = key;
-  return { method: 'POST' as const, url: '/charge', headers, payload: typeof body === 'string' ? body : JSON.stringify(body) };
+  return {
+    method: 'POST' as const,
+    url: '/charge',
+    headers,
+    payload: typeof body === 'string' ? body : JSON.stringify(body),
+  };
 }
 
 /** Balance in minor units, read over HTTP. */

@@ -54,12 +54,18 @@ export function checkRoute(doc: OpenApiDocument, route: RouteContract, notes: st
   const params = operation.parameters ?? [];
 
   const pathNames = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
-  const serverPath = params.filter((p) => p.in === 'path').map((p) => p.name).sort();
-  if (pathNames.join() !== serverPath.join()) out.push(`${where}: path parameters ${serverPath} on the server, ${pathNames} in the client`);
+  const serverPath = params
+    .filter((p) => p.in === 'path')
+    .map((p) => p.name)
+    .sort();
+  if (pathNames.join() !== serverPath.join())
+    out.push(`${where}: path parameters ${serverPath} on the server, ${pathNames} in the client`);
 
   const keyHeader = params.find((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key');
-  if (route.idempotent && keyHeader === undefined) out.push(`${where}: the client sends Idempotency-Key, the server does not declare it`);
-  if (!route.idempotent && keyHeader?.required === true) out.push(`${where}: the server requires Idempotency-Key, the client does not send it`);
+  if (route.idempotent && keyHeader === undefined)
+    out.push(`${where}: the client sends Idempotency-Key, the server does not declare it`);
+  if (!route.idempotent && keyHeader?.required === true)
+    out.push(`${where}: the server requires Idempotency-Key, the client does not send it`);
 
   const query = params.filter((p) => p.in === 'query');
   const querySchema: Schema = {
@@ -126,7 +132,8 @@ function compare(path: string, client: FieldSpec, server: Schema, dir: Direction
   const clientTypes = Object.keys(client.types) as JsonType[];
   const shown = (set: Set<ServerType> | 'any'): string => (set === 'any' ? 'any type' : [...set].join('|'));
   if (serverTypes === 'any') {
-    if (dir === 'response') out.push(`${path}: the server schema allows any type, the client declares ${clientTypes.join('|')}`);
+    if (dir === 'response')
+      out.push(`${path}: the server schema allows any type, the client declares ${clientTypes.join('|')}`);
   } else if (dir === 'request') {
     for (const t of clientTypes) {
       const accepted = serverTypes.has(t) || (t === 'number' && serverTypes.has('integer'));
@@ -134,20 +141,28 @@ function compare(path: string, client: FieldSpec, server: Schema, dir: Direction
     }
   } else {
     for (const t of serverTypes) {
-      if (client.types[t === 'integer' ? 'number' : t] !== true) out.push(`${path}: the server may send ${t}, the client type allows ${clientTypes.join('|')}`);
+      if (client.types[t === 'integer' ? 'number' : t] !== true)
+        out.push(`${path}: the server may send ${t}, the client type allows ${clientTypes.join('|')}`);
     }
-    if (client.integer === true && serverTypes.has('number')) out.push(`${path}: the client declares an integer, the server a number`);
+    if (client.integer === true && serverTypes.has('number'))
+      out.push(`${path}: the client declares an integer, the server a number`);
   }
 
   const serverEnum = enumOf(server, resolve);
   const clientEnum = client.enum === undefined ? undefined : Object.keys(client.enum);
   if (dir === 'response' && clientEnum !== undefined) {
-    if (serverEnum === undefined) out.push(`${path}: the client expects one of ${clientEnum}, the server may send any string`);
-    else for (const v of serverEnum) if (!clientEnum.includes(v)) out.push(`${path}: the server may send "${v}", the client type lacks it`);
+    if (serverEnum === undefined)
+      out.push(`${path}: the client expects one of ${clientEnum}, the server may send any string`);
+    else
+      for (const v of serverEnum)
+        if (!clientEnum.includes(v)) out.push(`${path}: the server may send "${v}", the client type lacks it`);
   }
   if (dir === 'request' && serverEnum !== undefined && client.types.string === true) {
-    if (clientEnum === undefined) out.push(`${path}: the client may send any string, the server accepts only ${[...serverEnum]}`);
-    else for (const v of clientEnum) if (!serverEnum.has(v)) out.push(`${path}: the client may send "${v}", the server rejects it`);
+    if (clientEnum === undefined)
+      out.push(`${path}: the client may send any string, the server accepts only ${[...serverEnum]}`);
+    else
+      for (const v of clientEnum)
+        if (!serverEnum.has(v)) out.push(`${path}: the client may send "${v}", the server rejects it`);
   }
 
   if (client.fields !== undefined) compareFields(path, client.fields, objectOf(server, resolve), dir, ctx);
@@ -164,7 +179,11 @@ function compare(path: string, client: FieldSpec, server: Schema, dir: Direction
 }
 
 function compareFields(
-  path: string, fields: Readonly<Record<string, FieldSpec>>, server: Schema, dir: Direction, ctx: Context,
+  path: string,
+  fields: Readonly<Record<string, FieldSpec>>,
+  server: Schema,
+  dir: Direction,
+  ctx: Context,
 ): void {
   const { out } = ctx;
   const properties = server.properties ?? {};
@@ -172,7 +191,9 @@ function compareFields(
   for (const [name, spec] of Object.entries(fields)) {
     const property = properties[name];
     if (property === undefined) {
-      out.push(`${path}.${name}: the client ${dir === 'request' ? 'sends' : 'declares'} it, the server schema has no such field`);
+      out.push(
+        `${path}.${name}: the client ${dir === 'request' ? 'sends' : 'declares'} it, the server schema has no such field`,
+      );
       continue;
     }
     if (dir === 'response' && spec.optional !== true && !required.has(name)) {
@@ -185,7 +206,13 @@ function compareFields(
   }
   for (const name of Object.keys(properties)) {
     if (name in fields) continue;
-    if (required.has(name)) out.push(`${path}.${name}: the server ${dir === 'request' ? 'requires' : 'always sends'} it, the client type lacks it`);
-    else ctx.notes.push(`${path}.${name}: the server ${dir === 'request' ? 'accepts' : 'may send'} it, the client type does not declare it`);
+    if (required.has(name))
+      out.push(
+        `${path}.${name}: the server ${dir === 'request' ? 'requires' : 'always sends'} it, the client type lacks it`,
+      );
+    else
+      ctx.notes.push(
+        `${path}.${name}: the server ${dir === 'request' ? 'accepts' : 'may send'} it, the client type does not declare it`,
+      );
   }
 }

@@ -3,13 +3,23 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import {
-  balanceMinor, chargeRequest, checkInvariantsAfterFile, createUser, KEYS, newKey, startApp,
+  balanceMinor,
+  chargeRequest,
+  checkInvariantsAfterFile,
+  createUser,
+  KEYS,
+  newKey,
+  startApp,
 } from '../helpers/app.ts';
 
 const logLines: string[] = [];
 const logStream = new Writable({
   write(chunk, _encoding, done) {
-    logLines.push(...String(chunk).split('\n').filter((line) => line !== ''));
+    logLines.push(
+      ...String(chunk)
+        .split('\n')
+        .filter((line) => line !== ''),
+    );
     done();
   },
 });
@@ -19,7 +29,10 @@ const { app } = await startApp({ LOG_LEVEL: 'info' }, { logStream });
 const user = await createUser(app, { USD: 100 });
 const usedIdempotencyKeys: string[] = [];
 const CLIENT_OF: Record<string, string> = {
-  [KEYS.checkout]: 'checkout', [KEYS.checkoutRotated]: 'checkout', [KEYS.billing]: 'billing', [KEYS.admin]: 'ops',
+  [KEYS.checkout]: 'checkout',
+  [KEYS.checkoutRotated]: 'checkout',
+  [KEYS.billing]: 'billing',
+  [KEYS.admin]: 'ops',
 };
 
 /** A charge on `user` with this X-API-Key value (undefined: no header; an array: the header twice). */
@@ -47,11 +60,11 @@ describe('401 unauthorized', () => {
     ['a space prepended', ` ${key}`],
     ['a space appended', `${key} `],
     ['the key in upper case', key.toUpperCase()],
-    ['one letter\'s case changed', `${key.slice(0, -1)}A`],
+    ["one letter's case changed", `${key.slice(0, -1)}A`],
     ['the key truncated by one character', key.slice(0, -1)],
     ['the header twice', [key, key]],
     ['an empty value', ''],
-    ['a revoked client\'s key', 'ck_revoked_key_eeeeeeeeeeeeeeeee'],
+    ["a revoked client's key", 'ck_revoked_key_eeeeeeeeeeeeeeeee'],
   ];
   let reference: string | undefined;
   for (const [name, apiKey] of BAD) {
@@ -81,7 +94,12 @@ describe('403 forbidden and admin rights', () => {
       const headers = { 'x-api-key': KEYS[name], 'content-type': 'application/json', 'idempotency-key': newKey() };
       const created = await app.inject({ method: 'POST', url: '/users', headers, payload: '{"name":"x"}' });
       assertProblem(created, 403, 'forbidden');
-      const credit = { method: 'POST', url: `/users/${user.id}/credits`, headers, payload: '{"amount":5,"currency":"USD"}' } as const;
+      const credit = {
+        method: 'POST',
+        url: `/users/${user.id}/credits`,
+        headers,
+        payload: '{"amount":5,"currency":"USD"}',
+      } as const;
       assertProblem(await app.inject(credit), 403, 'forbidden');
       assert.equal(await balanceMinor(app, user.id), 10000);
     });
@@ -134,7 +152,8 @@ async function metricsText(): Promise<string> {
 /** charge_requests_total by status, parsed from the exposition text. */
 async function chargeCounts(): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const m of (await metricsText()).matchAll(/^charge_requests_total\{status="([^"]*)"\} (\S+)$/gm)) counts[m[1]!] = Number(m[2]);
+  for (const m of (await metricsText()).matchAll(/^charge_requests_total\{status="([^"]*)"\} (\S+)$/gm))
+    counts[m[1]!] = Number(m[2]);
   assert.deepEqual(Object.keys(counts).sort(), [...STATUSES].sort());
   return counts;
 }
@@ -147,8 +166,13 @@ async function chargeDelta(work: () => Promise<void>): Promise<Record<string, nu
   return Object.fromEntries(STATUSES.map((s) => [s, after[s]! - before[s]!]));
 }
 
-const delta = (changes: Partial<Record<(typeof STATUSES)[number], number>>) =>
-  ({ success: 0, idempotent_hit: 0, insufficient_balance: 0, failed: 0, ...changes });
+const delta = (changes: Partial<Record<(typeof STATUSES)[number], number>>) => ({
+  success: 0,
+  idempotent_hit: 0,
+  insufficient_balance: 0,
+  failed: 0,
+  ...changes,
+});
 
 describe('charge_requests_total counts only authenticated charge requests', () => {
   test('a 401 changes no series', async () => {
@@ -214,10 +238,14 @@ test('logs never contain an API key, and name the client with its masked key', a
     assert.ok(!log.includes(key), 'full key logged');
     const middle = key.slice((key.length - 16) / 2, (key.length + 16) / 2);
     assert.ok(!log.includes(middle), `middle of a key logged: ${middle}`);
-    for (let i = 0; i + 9 <= key.length; i++) assert.ok(!log.includes(key.slice(i, i + 9)), `key fragment ${key.slice(i, i + 9)} logged`);
+    for (let i = 0; i + 9 <= key.length; i++)
+      assert.ok(!log.includes(key.slice(i, i + 9)), `key fragment ${key.slice(i, i + 9)} logged`);
     const masked = `${key.slice(0, 4)}…${key.slice(-4)}`;
     const named = logLines.filter((l) => l.includes(masked) && l.includes(`"client":"${client}"`));
     assert.ok(named.length > 0, `no log line names ${client} with ${masked}`);
-    assert.ok(named.some((l) => l.includes('request completed')), 'the request-completed line carries the caller');
+    assert.ok(
+      named.some((l) => l.includes('request completed')),
+      'the request-completed line carries the caller',
+    );
   }
 });

@@ -1,7 +1,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  balanceMinor, chargeRequest, checkInvariantsAfterFile, createUser, KEYS, newKey, sql, startApp,
+  balanceMinor,
+  chargeRequest,
+  checkInvariantsAfterFile,
+  createUser,
+  KEYS,
+  newKey,
+  sql,
+  startApp,
 } from '../helpers/app.ts';
 
 checkInvariantsAfterFile();
@@ -21,10 +28,24 @@ describe('POST /charge outcomes', () => {
     assert.deepEqual(
       { ...body.transaction, id: 0, created_at: '' },
       {
-        id: 0, type: 'charge', user_id: user.id, amount: 49.9, amount_minor: 4990, signed_amount: -49.9,
-        signed_amount_minor: -4990, currency: 'USD', status: 'completed', idempotency_key: key, description: null,
-        metadata: {}, balance_after: 50.1, balance_after_minor: 5010, created_at: '',
-        amount_refunded: 0, amount_refunded_minor: 0, refunds: [],
+        id: 0,
+        type: 'charge',
+        user_id: user.id,
+        amount: 49.9,
+        amount_minor: 4990,
+        signed_amount: -49.9,
+        signed_amount_minor: -4990,
+        currency: 'USD',
+        status: 'completed',
+        idempotency_key: key,
+        description: null,
+        metadata: {},
+        balance_after: 50.1,
+        balance_after_minor: 5010,
+        created_at: '',
+        amount_refunded: 0,
+        amount_refunded_minor: 0,
+        refunds: [],
       },
     );
     assert.equal(body.new_balance, 50.1);
@@ -51,8 +72,11 @@ describe('POST /charge outcomes', () => {
     assert.equal(res.statusCode, 400);
     assert.match(res.headers['content-type'] as string, /^application\/problem\+json/);
     assert.deepEqual(res.json(), {
-      type: 'urn:picopay:problem:insufficient_balance', title: 'Insufficient balance', status: 400,
-      detail: 'Insufficient balance', code: 'insufficient_balance',
+      type: 'urn:picopay:problem:insufficient_balance',
+      title: 'Insufficient balance',
+      status: 400,
+      detail: 'Insufficient balance',
+      code: 'insufficient_balance',
     });
     assert.equal(await balanceMinor(app, user.id), 1000);
   });
@@ -76,7 +100,8 @@ describe('POST /charge outcomes', () => {
     const first = await app.inject(chargeRequest({ user_id: user.id, amount: 5, currency: 'USD' }, key));
     assert.equal(first.statusCode, 400);
     const credit = await app.inject({
-      method: 'POST', url: `/users/${user.id}/credits`,
+      method: 'POST',
+      url: `/users/${user.id}/credits`,
       headers: { 'x-api-key': KEYS.admin, 'idempotency-key': newKey(), 'content-type': 'application/json' },
       payload: { amount: 100, currency: 'USD' },
     });
@@ -93,7 +118,13 @@ describe('idempotency', () => {
   test('the same key and payload replays the stored response byte for byte, with Idempotent-Replayed', async () => {
     const user = await createUser(app, { USD: 100 });
     const key = newKey();
-    const payload = { user_id: user.id, amount: '12.34', currency: 'USD', description: 'coffee', metadata: { order: 'A-1' } };
+    const payload = {
+      user_id: user.id,
+      amount: '12.34',
+      currency: 'USD',
+      description: 'coffee',
+      metadata: { order: 'A-1' },
+    };
     const first = await app.inject(chargeRequest(payload, key));
     const second = await app.inject(chargeRequest(payload, key));
     assert.equal(first.statusCode, 200);
@@ -115,8 +146,11 @@ describe('idempotency', () => {
   });
 
   for (const [field, change] of [
-    ['amount', { amount: 2 }], ['currency', { currency: 'JPY' }], ['user_id', { user_id: 1 }],
-    ['description', { description: 'other' }], ['metadata', { metadata: { a: 'b' } }],
+    ['amount', { amount: 2 }],
+    ['currency', { currency: 'JPY' }],
+    ['user_id', { user_id: 1 }],
+    ['description', { description: 'other' }],
+    ['metadata', { metadata: { a: 'b' } }],
   ] as const) {
     test(`the same key with a different ${field} is 422 idempotency_key_reused and charges nothing`, async () => {
       const user = await createUser(app, { USD: 100, JPY: 100 });
@@ -146,7 +180,7 @@ describe('idempotency', () => {
     assert.equal(otherPayload.json().code, 'idempotency_key_reused', 'billing sees only its own key');
   });
 
-  test('a retry with the client\'s rotated key replays', async () => {
+  test("a retry with the client's rotated key replays", async () => {
     const user = await createUser(app, { USD: 100 });
     const key = newKey();
     const body = { user_id: user.id, amount: 3, currency: 'USD' };

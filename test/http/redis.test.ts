@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import type { FastifyInstance } from 'fastify';
 import {
-  balanceMinor, chargeRequest, checkInvariantsAfterFile, createUser, newKey, REDIS_SKIP, startApp,
+  balanceMinor,
+  chargeRequest,
+  checkInvariantsAfterFile,
+  createUser,
+  newKey,
+  REDIS_SKIP,
+  startApp,
 } from '../helpers/app.ts';
 import { freePort, startRedisServer } from '../helpers/processes.ts';
 

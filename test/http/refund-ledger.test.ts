@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { LEDGER_CHECKS } from '../../src/verify/ledger-checks.ts';
 import {
-  chargeRequest, checkInvariantsAfterFile, createUser, DATABASE_URL, KEYS, newKey, startApp,
+  chargeRequest,
+  checkInvariantsAfterFile,
+  createUser,
+  DATABASE_URL,
+  KEYS,
+  newKey,
+  startApp,
 } from '../helpers/app.ts';
 
 checkInvariantsAfterFile();
@@ -16,7 +22,9 @@ const reader = { 'x-api-key': KEYS.checkout };
 
 function refund(chargeId: number, body: unknown = {}, key = newKey()) {
   return app.inject({
-    method: 'POST', url: `/charges/${chargeId}/refunds`, payload: JSON.stringify(body),
+    method: 'POST',
+    url: `/charges/${chargeId}/refunds`,
+    payload: JSON.stringify(body),
     headers: { ...reader, 'idempotency-key': key, 'content-type': 'application/json' },
   });
 }
@@ -59,7 +67,7 @@ describe('reading refunds', () => {
     }
   });
 
-  test('a charge\'s stored response keeps the state at charge time; GET /charges/{id} shows it now', async () => {
+  test("a charge's stored response keeps the state at charge time; GET /charges/{id} shows it now", async () => {
     const user = await createUser(app, { USD: 10 });
     const key = newKey();
     const charged = await charge(user.id, 4, key);
@@ -69,22 +77,38 @@ describe('reading refunds', () => {
     assert.equal(replay.headers['idempotent-replayed'], 'true');
     assert.equal(replay.body, charged.body);
     const now = await get(`/charges/${charged.json().transaction.id}`);
-    assert.match(now.body, new RegExp(`"amount_refunded":1\\.0,"amount_refunded_minor":100,"refunds":\\[${refunded.json().transaction.id}\\]\\}$`));
+    assert.match(
+      now.body,
+      new RegExp(
+        `"amount_refunded":1\\.0,"amount_refunded_minor":100,"refunds":\\[${refunded.json().transaction.id}\\]\\}$`,
+      ),
+    );
   });
 });
 
 describe('GET /users/{id}/transactions filters', () => {
-
   test('the history lists charges, credits and refunds with their signed amounts and running balances', () => {
-    assert.deepEqual(all.map((e) => e.type).reverse(), ['credit', ...Array(5).fill('charge'), 'refund', 'refund', 'refund']);
-    assert.deepEqual(all.map((e) => e.signed_amount_minor).reverse(), [10000, -100, -100, -100, -100, -100, 25, 25, 25]);
+    assert.deepEqual(all.map((e) => e.type).reverse(), [
+      'credit',
+      ...Array(5).fill('charge'),
+      'refund',
+      'refund',
+      'refund',
+    ]);
+    assert.deepEqual(
+      all.map((e) => e.signed_amount_minor).reverse(),
+      [10000, -100, -100, -100, -100, -100, 25, 25, 25],
+    );
     assert.equal(all[0]!.balance_after_minor, 10000 - 500 + 75);
   });
 
   for (const type of ['charge', 'credit', 'refund'] as const) {
     test(`type=${type} lists only ${type}s`, async () => {
       const filtered = await list(`type=${type}`);
-      assert.deepEqual(filtered, all.filter((e) => e.type === type));
+      assert.deepEqual(
+        filtered,
+        all.filter((e) => e.type === type),
+      );
       assert.ok(filtered.length > 0);
     });
   }
@@ -94,7 +118,9 @@ describe('GET /users/{id}/transactions filters', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await get(`/users/${user.id}/transactions?type=charge&limit=2${cursor === null ? '' : `&cursor=${cursor}`}`);
+      const res = await get(
+        `/users/${user.id}/transactions?type=charge&limit=2${cursor === null ? '' : `&cursor=${cursor}`}`,
+      );
       assert.equal(res.statusCode, 200, res.body);
       seen.push(...res.json().data.map((e: Entry) => e.id));
       cursor = res.json().next_cursor;
@@ -107,17 +133,38 @@ describe('GET /users/{id}/transactions filters', () => {
   test('created_after is inclusive and created_before exclusive, at the precision created_at is shown', async () => {
     const newest = all[0]!.created_at;
     const oldest = all[all.length - 1]!.created_at;
-    assert.deepEqual(await list(`created_after=${newest}`), all.filter((e) => e.created_at >= newest));
-    assert.deepEqual(await list(`created_before=${newest}`), all.filter((e) => e.created_at < newest));
-    assert.deepEqual(await list(`created_after=${oldest}&created_before=${newest}`), all.filter((e) => e.created_at < newest));
-    assert.ok((await list(`created_after=${newest}`)).some((e) => e.id === all[0]!.id), 'the bound itself is included');
+    assert.deepEqual(
+      await list(`created_after=${newest}`),
+      all.filter((e) => e.created_at >= newest),
+    );
+    assert.deepEqual(
+      await list(`created_before=${newest}`),
+      all.filter((e) => e.created_at < newest),
+    );
+    assert.deepEqual(
+      await list(`created_after=${oldest}&created_before=${newest}`),
+      all.filter((e) => e.created_at < newest),
+    );
+    assert.ok(
+      (await list(`created_after=${newest}`)).some((e) => e.id === all[0]!.id),
+      'the bound itself is included',
+    );
     assert.deepEqual(await list('created_before=2000-01-01T00:00:00Z'), []);
     assert.deepEqual(await list('created_after=2999-01-01T00:00:00Z'), []);
-    assert.deepEqual(await list(`created_after=${encodeURIComponent('2000-01-01T05:00:00+05:00')}&type=refund`), all.filter((e) => e.type === 'refund'));
+    assert.deepEqual(
+      await list(`created_after=${encodeURIComponent('2000-01-01T05:00:00+05:00')}&type=refund`),
+      all.filter((e) => e.type === 'refund'),
+    );
   });
 
-  for (const query of ['type=debit', 'created_after=yesterday', 'created_after=2024-02-30T00:00:00Z', 'created_before=2016-12-31T23:59:60Z',
-    'created_after=0000-01-01T00:00:00Z', 'created_before=2024-01-01']) {
+  for (const query of [
+    'type=debit',
+    'created_after=yesterday',
+    'created_after=2024-02-30T00:00:00Z',
+    'created_before=2016-12-31T23:59:60Z',
+    'created_after=0000-01-01T00:00:00Z',
+    'created_before=2024-01-01',
+  ]) {
     test(`${query} → 422 validation_failed`, async () => {
       const res = await get(`/users/${user.id}/transactions?${query}`);
       assert.equal(res.statusCode, 422, res.body);
@@ -130,10 +177,13 @@ test('metrics: refund_requests_total counts each authenticated refund once by ou
   const fresh = metricsApp;
   const user = await createUser(fresh, { USD: 10 });
   const tx = (await fresh.inject(chargeRequest({ user_id: user.id, amount: 1, currency: 'USD' }))).json().transaction;
-  const send = (body: string, key = newKey(), apiKey: string = KEYS.checkout) => fresh.inject({
-    method: 'POST', url: `/charges/${tx.id}/refunds`, payload: body,
-    headers: { 'x-api-key': apiKey, 'idempotency-key': key, 'content-type': 'application/json' },
-  });
+  const send = (body: string, key = newKey(), apiKey: string = KEYS.checkout) =>
+    fresh.inject({
+      method: 'POST',
+      url: `/charges/${tx.id}/refunds`,
+      payload: body,
+      headers: { 'x-api-key': apiKey, 'idempotency-key': key, 'content-type': 'application/json' },
+    });
   const key = newKey();
   assert.equal((await send('{"amount":0.5}', key)).statusCode, 200);
   assert.equal((await send('{"amount":0.5}', key)).headers['idempotent-replayed'], 'true');
@@ -145,7 +195,7 @@ test('metrics: refund_requests_total counts each authenticated refund once by ou
   assert.match(text, /^refund_requests_total\{status="idempotent_hit"\} 1$/m);
   assert.match(text, /^refund_requests_total\{status="failed"\} 2$/m);
   assert.match(text, /^refund_request_latency_seconds_count 4$/m);
-  assert.match(text, /^refund_request_latency_seconds_bucket\{le="0.0005"\} \d+$/m, 'the charge histogram\'s buckets');
+  assert.match(text, /^refund_request_latency_seconds_bucket\{le="0.0005"\} \d+$/m, "the charge histogram's buckets");
   assert.match(text, /^charge_requests_total\{status="success"\} 1$/m, 'refunds are not counted as charges');
 });
 
@@ -161,7 +211,13 @@ describe('database guards and ledger checks', () => {
       await client.end();
     }
   }
-  const insertRefund = (client: pg.Client, accountId: string, userId: number, amount: number, refundOf: number | null) =>
+  const insertRefund = (
+    client: pg.Client,
+    accountId: string,
+    userId: number,
+    amount: number,
+    refundOf: number | null,
+  ) =>
     client.query(
       "INSERT INTO ledger_entries (account_id, user_id, type, amount, balance_after, refund_of) VALUES ($1, $2, 'refund', $3, 0, $4)",
       [accountId, userId, amount, refundOf],
@@ -186,7 +242,10 @@ describe('database guards and ledger checks', () => {
     await inRolledBackTransaction(async (client) => {
       const other = await createUser(app, { USD: 1 });
       const account = await client.query('SELECT id FROM accounts WHERE user_id = $1', [other.id]);
-      await assert.rejects(insertRefund(client, account.rows[0].id, other.id, 1, tx.id), /must refund a charge of its own account/);
+      await assert.rejects(
+        insertRefund(client, account.rows[0].id, other.id, 1, tx.id),
+        /must refund a charge of its own account/,
+      );
     });
   });
 
@@ -212,7 +271,8 @@ describe('database guards and ledger checks', () => {
       };
       assert.deepEqual(await found('refunds_within_charge'), ['charge 2: amount 500, refunded 601']);
       assert.deepEqual(await found('refund_of_own_charge'), [
-        'refund 5 (account 2) refunds entry 2 (charge, account 1)', 'refund 6 (account 1) refunds entry 1 (credit, account 1)',
+        'refund 5 (account 2) refunds entry 2 (charge, account 1)',
+        'refund 6 (account 1) refunds entry 1 (credit, account 1)',
       ]);
       assert.deepEqual(await found('refund_totals_match'), [
         'charge 2: guard amount 500 refunded 300, ledger amount 500 refunded 601',

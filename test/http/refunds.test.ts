@@ -2,7 +2,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import {
-  balanceMinor, chargeRequest, checkInvariantsAfterFile, createUser, KEYS, newKey, sql, startApp,
+  balanceMinor,
+  chargeRequest,
+  checkInvariantsAfterFile,
+  createUser,
+  KEYS,
+  newKey,
+  sql,
+  startApp,
 } from '../helpers/app.ts';
 
 checkInvariantsAfterFile();
@@ -59,9 +66,22 @@ describe('POST /charges/{id}/refunds', () => {
     assert.deepEqual(
       { ...body.transaction, id: 0, created_at: '' },
       {
-        id: 0, type: 'refund', user_id: user.id, amount: 40, amount_minor: 4000, signed_amount: 40,
-        signed_amount_minor: 4000, currency: 'USD', status: 'completed', idempotency_key: key, description: null,
-        metadata: {}, balance_after: 100, balance_after_minor: 10000, created_at: '', charge_id: tx.id,
+        id: 0,
+        type: 'refund',
+        user_id: user.id,
+        amount: 40,
+        amount_minor: 4000,
+        signed_amount: 40,
+        signed_amount_minor: 4000,
+        currency: 'USD',
+        status: 'completed',
+        idempotency_key: key,
+        description: null,
+        metadata: {},
+        balance_after: 100,
+        balance_after_minor: 10000,
+        created_at: '',
+        charge_id: tx.id,
       },
     );
     assert.match(res.body, /"amount":40\.0,"amount_minor":4000,/, 'amount text is exact');
@@ -143,9 +163,12 @@ describe('idempotency', () => {
     assert.equal(again.headers['idempotent-replayed'], 'true');
     assert.equal(again.body, first.body);
     const rotated = await refund(tx.id, { amount: 10, reason: 'late' }, key, KEYS.checkoutRotated);
-    assert.equal(rotated.body, first.body, 'the client\'s other key replays too');
+    assert.equal(rotated.body, first.body, "the client's other key replays too");
     assert.equal(await balanceMinor(app, user.id), 8000);
-    const rows = await db.query("SELECT count(*)::int AS n FROM ledger_entries WHERE idempotency_key = $1 AND type = 'refund'", [key]);
+    const rows = await db.query(
+      "SELECT count(*)::int AS n FROM ledger_entries WHERE idempotency_key = $1 AND type = 'refund'",
+      [key],
+    );
     assert.equal(rows.rows[0].n, 1);
   });
 
@@ -195,7 +218,9 @@ describe('what can be refunded', () => {
     const user = await createUser(app, { USD: 10 });
     const tx = await charge(user.id, 2);
     const refunded = (await refund(tx.id, { amount: 1 })).json().transaction;
-    const opening = (await app.inject({ method: 'GET', url: `/users/${user.id}/transactions?type=credit`, headers: reader })).json().data[0];
+    const opening = (
+      await app.inject({ method: 'GET', url: `/users/${user.id}/transactions?type=credit`, headers: reader })
+    ).json().data[0];
     for (const id of [9_000_000_000, opening.id, refunded.id]) {
       const key = newKey();
       const res = await refund(id, undefined, key);
@@ -213,7 +238,11 @@ describe('what can be refunded', () => {
     const tx = await charge(user.id, 3);
     assert.equal((await refund(tx.id, { amount: 1 }, newKey(), KEYS.billing)).statusCode, 200);
     assert.equal((await refund(tx.id, { amount: 1 }, newKey(), KEYS.admin)).statusCode, 200);
-    const anonymous = await app.inject({ method: 'POST', url: `/charges/${tx.id}/refunds`, headers: { 'idempotency-key': newKey() } });
+    const anonymous = await app.inject({
+      method: 'POST',
+      url: `/charges/${tx.id}/refunds`,
+      headers: { 'idempotency-key': newKey() },
+    });
     assertProblem(anonymous, 401, 'unauthorized');
     assert.equal(await balanceMinor(app, user.id), 900);
   });
@@ -237,15 +266,20 @@ describe('validation: 422 validation_failed, nothing refunded, the key left unus
       const key = newKey();
       const problem = assertProblem(await refund(chargeOf().id, payload, key), 422, 'validation_failed');
       const errors = problem.errors as { field: string; message: string }[];
-      assert.deepEqual(errors.map((e) => e.field), [field], JSON.stringify(errors));
+      assert.deepEqual(
+        errors.map((e) => e.field),
+        [field],
+        JSON.stringify(errors),
+      );
       assert.match(errors[0]!.message, message);
       const rows = await db.query('SELECT count(*)::int AS n FROM idempotency_keys WHERE key = $1', [key]);
       assert.equal(rows.rows[0].n, 0, 'no idempotency record');
-      for (const [currency, minor] of Object.entries(START)) assert.equal(await balanceMinor(app, owner.id, currency), minor);
+      for (const [currency, minor] of Object.entries(START))
+        assert.equal(await balanceMinor(app, owner.id, currency), minor);
     });
   }
 
-  test('amounts convert by the charge currency\'s exponent: 0.001 KWD and 1 JPY refund exactly', async () => {
+  test("amounts convert by the charge currency's exponent: 0.001 KWD and 1 JPY refund exactly", async () => {
     const key = newKey();
     const kwdRefund = await refund(kwd.id, { amount: '0.001' }, key);
     assert.equal(kwdRefund.statusCode, 200, kwdRefund.body);
@@ -271,7 +305,9 @@ describe('validation: 422 validation_failed, nothing refunded, the key left unus
     const noKey = await app.inject({ method: 'POST', url: `/charges/${usd.id}/refunds`, headers: reader });
     assertProblem(noKey, 400, 'invalid_idempotency_key');
     const empty = await app.inject({
-      method: 'POST', url: `/charges/${usd.id}/refunds`, payload: '',
+      method: 'POST',
+      url: `/charges/${usd.id}/refunds`,
+      payload: '',
       headers: { ...reader, 'idempotency-key': newKey(), 'content-type': 'application/json' },
     });
     assertProblem(empty, 400, 'invalid_json');

@@ -19,16 +19,23 @@ test('security headers and X-Request-Id are on successes, replays, problems and 
     health: await app.inject({ method: 'GET', url: '/health' }),
     charge: await app.inject(chargeRequest({ user_id: user.id, amount: '1.00', currency: 'USD' }, key)),
     replay: await app.inject(chargeRequest({ user_id: user.id, amount: '1.00', currency: 'USD' }, key)),
-    unauthorized: await app.inject({ ...chargeRequest({ user_id: user.id, amount: '1.00', currency: 'USD' }), headers: { 'content-type': 'application/json', 'idempotency-key': 'k' } }),
+    unauthorized: await app.inject({
+      ...chargeRequest({ user_id: user.id, amount: '1.00', currency: 'USD' }),
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'k' },
+    }),
     notFound: await app.inject({ method: 'GET', url: '/no-such-route', headers: { 'x-api-key': KEYS.checkout } }),
   };
-  assert.deepEqual(
-    Object.fromEntries(Object.entries(answers).map(([name, res]) => [name, res.statusCode])),
-    { health: 200, charge: 200, replay: 200, unauthorized: 401, notFound: 404 },
-  );
+  assert.deepEqual(Object.fromEntries(Object.entries(answers).map(([name, res]) => [name, res.statusCode])), {
+    health: 200,
+    charge: 200,
+    replay: 200,
+    unauthorized: 401,
+    notFound: 404,
+  });
   assert.equal(answers.replay.headers['idempotent-replayed'], 'true');
   for (const [name, res] of Object.entries(answers)) {
-    for (const [header, value] of Object.entries(EXPECTED)) assert.equal(res.headers[header], value, `${name}: ${header}`);
+    for (const [header, value] of Object.entries(EXPECTED))
+      assert.equal(res.headers[header], value, `${name}: ${header}`);
     assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/, `${name}: x-request-id`);
   }
 });

@@ -10,14 +10,20 @@ const reader = { 'x-api-key': KEYS.checkout };
 
 function credit(userId: number, payload: unknown, key = newKey()) {
   return app.inject({
-    method: 'POST', url: `/users/${userId}/credits`, headers: { ...admin, 'idempotency-key': key }, payload: JSON.stringify(payload),
+    method: 'POST',
+    url: `/users/${userId}/credits`,
+    headers: { ...admin, 'idempotency-key': key },
+    payload: JSON.stringify(payload),
   });
 }
 
 describe('users', () => {
   test('POST /users creates a user with opening balances in major and minor units', async () => {
     const res = await app.inject({
-      method: 'POST', url: '/users', headers: admin, payload: { name: 'Ada', balances: { USD: 1000.0, JPY: 500, KWD: '1.5' } },
+      method: 'POST',
+      url: '/users',
+      headers: admin,
+      payload: { name: 'Ada', balances: { USD: 1000.0, JPY: 500, KWD: '1.5' } },
     });
     assert.equal(res.statusCode, 201);
     const user = res.json();
@@ -34,15 +40,27 @@ describe('users', () => {
   test('a user without name or balances is created empty', async () => {
     const res = await app.inject({ method: 'POST', url: '/users', headers: admin, payload: {} });
     assert.equal(res.statusCode, 201);
-    assert.deepEqual({ ...(res.json() as object), id: 0, created_at: "" }, { id: 0, name: null, balances: {}, balances_minor: {}, created_at: '' });
+    assert.deepEqual(
+      { ...res.json<object>(), id: 0, created_at: '' },
+      { id: 0, name: null, balances: {}, balances_minor: {}, created_at: '' },
+    );
   });
 
   test('bad opening balances are a 422 listing each field, and no user is created', async () => {
     const res = await app.inject({
-      method: 'POST', url: '/users', headers: admin, payload: { balances: { USD: '1.001', XXX: 1, JPY: -5 } },
+      method: 'POST',
+      url: '/users',
+      headers: admin,
+      payload: { balances: { USD: '1.001', XXX: 1, JPY: -5 } },
     });
     assert.equal(res.statusCode, 422);
-    assert.deepEqual(res.json().errors.map((e: { field: string }) => e.field).sort(), ['balances.JPY', 'balances.USD', 'balances.XXX']);
+    assert.deepEqual(
+      res
+        .json()
+        .errors.map((e: { field: string }) => e.field)
+        .sort(),
+      ['balances.JPY', 'balances.USD', 'balances.XXX'],
+    );
   });
 
   test('GET /users/{id} of an unknown user is 404 user_not_found; a non-numeric id is 422', async () => {
@@ -101,13 +119,19 @@ describe('credits', () => {
 describe('transactions', () => {
   test('GET /charges/{id} returns the charge object; a credit id or unknown id is 404', async () => {
     const user = await createUser(app, { USD: 10 });
-    const charged = await app.inject(chargeRequest({ user_id: user.id, amount: 2, currency: 'USD', metadata: { order: '7' } }));
+    const charged = await app.inject(
+      chargeRequest({ user_id: user.id, amount: 2, currency: 'USD', metadata: { order: '7' } }),
+    );
     const tx = charged.json().transaction;
     const res = await app.inject({ method: 'GET', url: `/charges/${tx.id}`, headers: reader });
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json(), tx);
     const credited = await credit(user.id, { amount: 1, currency: 'USD' });
-    const notCharge = await app.inject({ method: 'GET', url: `/charges/${credited.json().transaction.id}`, headers: reader });
+    const notCharge = await app.inject({
+      method: 'GET',
+      url: `/charges/${credited.json().transaction.id}`,
+      headers: reader,
+    });
     assert.equal(notCharge.statusCode, 404);
     assert.equal(notCharge.json().code, 'transaction_not_found');
   });
@@ -131,9 +155,17 @@ describe('transactions', () => {
       pages++;
     } while (cursor !== null && pages < 10);
     assert.equal(seen.length, 6, '5 charges and the opening credit');
-    assert.deepEqual(seen, [...seen].sort((a, b) => b - a), 'newest first');
+    assert.deepEqual(
+      seen,
+      [...seen].sort((a, b) => b - a),
+      'newest first',
+    );
     assert.equal(pages, 3);
-    const tooMany = await app.inject({ method: 'GET', url: `/users/${user.id}/transactions?limit=101`, headers: reader });
+    const tooMany = await app.inject({
+      method: 'GET',
+      url: `/users/${user.id}/transactions?limit=101`,
+      headers: reader,
+    });
     assert.equal(tooMany.statusCode, 422);
   });
 });

@@ -4,7 +4,14 @@ import { once } from 'node:events';
 import net from 'node:net';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import {
-  balanceMinor, chargeRequest, checkInvariantsAfterFile, createUser, KEYS, newKey, sql, startApp,
+  balanceMinor,
+  chargeRequest,
+  checkInvariantsAfterFile,
+  createUser,
+  KEYS,
+  newKey,
+  sql,
+  startApp,
 } from '../helpers/app.ts';
 
 checkInvariantsAfterFile();
@@ -26,7 +33,8 @@ async function send(options: InjectOptions): Promise<LightMyRequestResponse> {
 /** A charge body for `user` with raw JSON text for the amount (and optionally the rest). */
 const raw = (amount: string, currency = '"USD"', extra = ''): string =>
   `{"user_id":${user.id},"amount":${amount},"currency":${currency}${extra}}`;
-const body = (over: Record<string, unknown>): string => JSON.stringify({ user_id: user.id, amount: 1, currency: 'USD', ...over });
+const body = (over: Record<string, unknown>): string =>
+  JSON.stringify({ user_id: user.id, amount: 1, currency: 'USD', ...over });
 
 function assertProblem(res: LightMyRequestResponse, status: number, code: string): Record<string, unknown> {
   assert.equal(res.statusCode, status, res.body);
@@ -39,7 +47,8 @@ function assertProblem(res: LightMyRequestResponse, status: number, code: string
 }
 
 async function assertUserUntouched(): Promise<void> {
-  for (const [currency, minor] of Object.entries(START)) assert.equal(await balanceMinor(app, user.id, currency), minor, currency);
+  for (const [currency, minor] of Object.entries(START))
+    assert.equal(await balanceMinor(app, user.id, currency), minor, currency);
 }
 
 /** The rejected request left nothing under its key: the same key with a valid body is a fresh charge. */
@@ -76,7 +85,11 @@ const INVALID: readonly (readonly [string, string, readonly string[]])[] = [
   ...(['1', '1 OR 1=1', true, [], 1.5, 0, -1, 2 ** 53] as const).map(
     (id) => [`user_id ${JSON.stringify(id)}`, body({ user_id: id }), ['user_id']] as const,
   ),
-  ['unknown fields balance, status, foo', body({ balance: 1e6, status: 'completed', foo: null }), ['balance', 'status', 'foo']],
+  [
+    'unknown fields balance, status, foo',
+    body({ balance: 1e6, status: 'completed', foo: null }),
+    ['balance', 'status', 'foo'],
+  ],
   ['description of 501 characters', body({ description: 'd'.repeat(501) }), ['description']],
   ['metadata with 21 keys', body({ metadata: metadata21 }), ['metadata']],
   ['metadata with a non-string value', body({ metadata: { a: 1 } }), ['metadata.a']],
@@ -147,7 +160,11 @@ describe('malformed bodies are 400/413/415 and leave the key unused', () => {
     test(`a ${type} body → 415 unsupported_media_type`, async () => {
       const key = newKey();
       const request = chargeRequest('user_id=1&amount=1&currency=USD', key);
-      assertProblem(await send({ ...request, headers: { ...request.headers, 'content-type': type } }), 415, 'unsupported_media_type');
+      assertProblem(
+        await send({ ...request, headers: { ...request.headers, 'content-type': type } }),
+        415,
+        'unsupported_media_type',
+      );
       await assertKeyUnused(key);
       await assertUserUntouched();
     });
@@ -169,8 +186,15 @@ async function rawPost(headerLines: readonly string[], payload: string): Promise
   const { hostname, port } = new URL(url);
   const socket = net.connect(Number(port), hostname);
   await once(socket, 'connect');
-  const head = ['POST /charge HTTP/1.1', `Host: ${hostname}`, 'Connection: close', 'Content-Type: application/json',
-    `Content-Length: ${Buffer.byteLength(payload)}`, `X-API-Key: ${KEYS.checkout}`, ...headerLines];
+  const head = [
+    'POST /charge HTTP/1.1',
+    `Host: ${hostname}`,
+    'Connection: close',
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(payload)}`,
+    `X-API-Key: ${KEYS.checkout}`,
+    ...headerLines,
+  ];
   socket.end(`${head.join('\r\n')}\r\n\r\n${payload}`);
   const chunks: Buffer[] = [];
   for await (const chunk of socket) chunks.push(chunk as Buffer);
@@ -183,8 +207,12 @@ async function rawPost(headerLines: readonly string[], payload: string): Promise
 describe('Idempotency-Key header', () => {
   const valid = (): string => body({ amount: '0.01', user_id: sink.id });
   const BAD: readonly (readonly [string, string | undefined])[] = [
-    ['missing', undefined], ['empty', ''], ['256 characters', 'k'.repeat(256)], ['non-ASCII ("café")', 'café'],
-    ['a control character (U+0001)', 'abc\x01'], ['a tab', 'a\tb'],
+    ['missing', undefined],
+    ['empty', ''],
+    ['256 characters', 'k'.repeat(256)],
+    ['non-ASCII ("café")', 'café'],
+    ['a control character (U+0001)', 'abc\x01'],
+    ['a tab', 'a\tb'],
   ];
   for (const [name, key] of BAD) {
     test(`${name} → 400 invalid_idempotency_key, nothing charged`, async () => {
@@ -210,11 +238,15 @@ describe('Idempotency-Key header', () => {
     assertProblem(res, 400, 'invalid_idempotency_key');
   });
 
-  const printable = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).filter((c) => c !== ',').join('');
+  const printable = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i))
+    .filter((c) => c !== ',')
+    .join('');
   const long = (newKey() + printable.repeat(3)).slice(0, 255);
   for (const [name, key, stored] of [
-    ['a UUID', newKey(), undefined], ['255 printable characters', long, undefined],
-    ['a quoted string "abc…"', `"abc-${newKey()}"`, 'unquoted'], ['a quoted key with a comma', `"a,${newKey()}"`, 'unquoted'],
+    ['a UUID', newKey(), undefined],
+    ['255 printable characters', long, undefined],
+    ['a quoted string "abc…"', `"abc-${newKey()}"`, 'unquoted'],
+    ['a quoted key with a comma', `"a,${newKey()}"`, 'unquoted'],
   ] as const) {
     test(`${name} is accepted and is the key the charge is stored under`, async () => {
       const res = await send(chargeRequest(valid(), key));

@@ -7,27 +7,39 @@ import assert from 'node:assert/strict';
 import { readText, requiredVars, root } from './deploy-parse.ts';
 
 const probe = spawnSync('docker-compose', ['version'], { encoding: 'utf8' });
-const skip = probe.error !== undefined || probe.status !== 0 ? 'docker-compose is not on PATH (apt-get install docker-compose)' : false;
+const skip =
+  probe.error !== undefined || probe.status !== 0
+    ? 'docker-compose is not on PATH (apt-get install docker-compose)'
+    : false;
 
 // Only PATH and HOME: no variable of the caller's shell (or a stray .env value) can make an invalid file pass.
 const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' };
 const compose = (file: string, env: Record<string, string>) =>
-  spawnSync('docker-compose', ['--project-directory', root, '-f', file, 'config', '-q'], { cwd: root, env: { ...baseEnv, ...env }, encoding: 'utf8', timeout: 60_000 });
+  spawnSync('docker-compose', ['--project-directory', root, '-f', file, 'config', '-q'], {
+    cwd: root,
+    env: { ...baseEnv, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 
 test('docker-compose.yml is valid with no variable set', { skip }, () => {
   const run = compose('docker-compose.yml', {});
   assert.equal(run.status, 0, run.stderr);
 });
 
-test('docker-compose.prod.yml is valid once its required secrets are set, and refuses to run without them', { skip }, () => {
-  const required = requiredVars(readText('docker-compose.prod.yml'));
-  const secrets = Object.fromEntries(required.map((name) => [name, `placeholder_${name.toLowerCase()}_0123456789`]));
-  const ok = compose('docker-compose.prod.yml', secrets);
-  assert.equal(ok.status, 0, ok.stderr);
-  for (const name of ['APP_API_KEYS', 'POSTGRES_PASSWORD']) {
-    const { [name]: _omitted, ...rest } = secrets;
-    const missing = compose('docker-compose.prod.yml', rest);
-    assert.notEqual(missing.status, 0, `runs without ${name}`);
-    assert.match(missing.stderr, new RegExp(name));
-  }
-});
+test(
+  'docker-compose.prod.yml is valid once its required secrets are set, and refuses to run without them',
+  { skip },
+  () => {
+    const required = requiredVars(readText('docker-compose.prod.yml'));
+    const secrets = Object.fromEntries(required.map((name) => [name, `placeholder_${name.toLowerCase()}_0123456789`]));
+    const ok = compose('docker-compose.prod.yml', secrets);
+    assert.equal(ok.status, 0, ok.stderr);
+    for (const name of ['APP_API_KEYS', 'POSTGRES_PASSWORD']) {
+      const { [name]: _omitted, ...rest } = secrets;
+      const missing = compose('docker-compose.prod.yml', rest);
+      assert.notEqual(missing.status, 0, `runs without ${name}`);
+      assert.match(missing.stderr, new RegExp(name));
+    }
+  },
+);

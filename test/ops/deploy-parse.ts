@@ -161,13 +161,18 @@ export function serviceEnv(service: Service): Record<string, string> {
  * `required(X)` (the variable the operator must set), `${X}` gives ''.
  */
 export function interpolate(value: string, required: (name: string) => string): string {
-  return value.replace(/\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}/g, (all, name: string | undefined, op: string | undefined, arg: string | undefined) => {
-    if (all === '$$') return '$';
-    if (op === ':-' || op === '-') return arg ?? '';
-    if (op === ':?' || op === '?') return required(name!);
-    return '';
-  });
+  return value.replace(
+    /\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}/g,
+    (all, name: string | undefined, op: string | undefined, arg: string | undefined) => {
+      if (all === '$$') return '$';
+      if (op === ':-' || op === '-') return arg ?? '';
+      if (op === ':?' || op === '?') return required(name!);
+      return '';
+    },
+  );
 }
 
 /** Names of variables a Compose file refuses to run without (`${NAME:?...}`). */
-export const requiredVars = (text: string): string[] => [...new Set([...text.matchAll(/\$\{(\w+):?\?/g)].map((m) => m[1]!))];
+export const requiredVars = (text: string): string[] => [
+  ...new Set([...text.matchAll(/\$\{(\w+):?\?/g)].map((m) => m[1]!)),
+];

@@ -26,14 +26,27 @@ function configTable(markdown: string): Map<string, string> {
 test('DEPLOY.md documents every variable src/config.ts reads, with its default', () => {
   const table = configTable(readText('docs/DEPLOY.md'));
   const vars = configVars();
-  assert.deepEqual(vars.map((v) => v.name).filter((name) => !table.has(name)), [], 'variables missing from the table');
+  assert.deepEqual(
+    vars.map((v) => v.name).filter((name) => !table.has(name)),
+    [],
+    'variables missing from the table',
+  );
   for (const v of vars) {
     if (v.intDefault !== undefined) assert.equal(table.get(v.name), String(v.intDefault), `${v.name} default`);
   }
   const config = readText('src/config.ts');
-  const stringDefaults: [string, string][] = [['HOST', '0.0.0.0'], ['LOG_LEVEL', 'info'], ['NODE_ENV', 'development'], ['PICOPAY_DATA_DIR', '.data']];
+  const stringDefaults: [string, string][] = [
+    ['HOST', '0.0.0.0'],
+    ['LOG_LEVEL', 'info'],
+    ['NODE_ENV', 'development'],
+    ['PICOPAY_DATA_DIR', '.data'],
+  ];
   for (const [name, value] of stringDefaults) {
-    assert.match(config, new RegExp(`read\\(env, '${name}'\\)[^\\n]*'${value.replaceAll('.', '\\.')}'`), `${name} default in config.ts`);
+    assert.match(
+      config,
+      new RegExp(`read\\(env, '${name}'\\)[^\\n]*'${value.replaceAll('.', '\\.')}'`),
+      `${name} default in config.ts`,
+    );
     assert.equal(table.get(name), value, `${name} default in DEPLOY.md`);
   }
 });
@@ -52,7 +65,8 @@ test('relative links in docs/ resolve', () => {
 });
 
 test('every document links SCALING.md; REPORT.md quotes [reliability] lines with their command and date', () => {
-  for (const file of ['DEPLOY.md', 'REPORT.md', 'DESIGN_GUIDE.md']) assert.match(readText(`docs/${file}`), /\]\(SCALING\.md\)/, file);
+  for (const file of ['DEPLOY.md', 'REPORT.md', 'DESIGN_GUIDE.md'])
+    assert.match(readText(`docs/${file}`), /\]\(SCALING\.md\)/, file);
   const report = readText('docs/REPORT.md');
   assert.match(report, /npm test -- reliability/);
   assert.match(report, /\b20\d\d-\d\d-\d\d\b/);

@@ -12,14 +12,22 @@ const entry = ['--import', 'tsx', path.join(root, 'src/server.ts')];
 const baseEnv = { PATH: process.env.PATH ?? '', DATABASE_URL, LOG_LEVEL: 'info' };
 
 test('a bad setting stops start-up with one line naming it', () => {
-  const run = spawnSync(process.execPath, entry, { env: { ...baseEnv, PORT: 'eighty' }, encoding: 'utf8', timeout: 30_000 });
+  const run = spawnSync(process.execPath, entry, {
+    env: { ...baseEnv, PORT: 'eighty' },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.equal(run.status, 1);
   assert.equal(run.stderr.trim().split('\n').length, 1);
   assert.match(run.stderr, /PORT must be an integer/);
 });
 
 test('production refuses to start without APP_API_KEY(S)', () => {
-  const run = spawnSync(process.execPath, entry, { env: { ...baseEnv, NODE_ENV: 'production' }, encoding: 'utf8', timeout: 30_000 });
+  const run = spawnSync(process.execPath, entry, {
+    env: { ...baseEnv, NODE_ENV: 'production' },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.equal(run.status, 1);
   assert.match(run.stderr, /APP_API_KEY or APP_API_KEYS must be set/);
 });
@@ -42,7 +50,9 @@ test('the server charges over real HTTP and exits 0 on SIGTERM after finishing',
     });
     const base = `http://127.0.0.1:${port}`;
     const headers = { 'x-api-key': KEYS.admin, 'content-type': 'application/json' };
-    const user = await (await fetch(`${base}/users`, { method: 'POST', headers, body: '{"balances":{"USD":5}}' })).json();
+    const user = await (
+      await fetch(`${base}/users`, { method: 'POST', headers, body: '{"balances":{"USD":5}}' })
+    ).json();
     const charged = await fetch(`${base}/charge`, {
       method: 'POST',
       headers: { ...headers, 'idempotency-key': `sigterm-${port}` },

@@ -29,7 +29,9 @@ test('verify passes on a consistent ledger and reports a tampered balance with e
   try {
     await migrate(url.toString());
     await db.connect();
-    const user = await db.query(`SELECT picopay_create_user('v', '[{"currency":"USD","exponent":2,"amount":500}]')::json->>'id' AS id`);
+    const user = await db.query(
+      `SELECT picopay_create_user('v', '[{"currency":"USD","exponent":2,"amount":500}]')::json->>'id' AS id`,
+    );
     const ok = runVerify(url.toString());
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, /verify: OK — \d+ checks passed over 1 accounts, 1 ledger entries/);
@@ -38,7 +40,10 @@ test('verify passes on a consistent ledger and reports a tampered balance with e
     const bad = runVerify(url.toString());
     assert.equal(bad.status, 2);
     assert.match(bad.stdout, /verify: FAILED — 1 violation/);
-    assert.match(bad.stdout, /balance_equals_entries: .*\n\s+account \d+ \(user \d+, USD\): balance 501, entries sum 500/);
+    assert.match(
+      bad.stdout,
+      /balance_equals_entries: .*\n\s+account \d+ \(user \d+, USD\): balance 501, entries sum 500/,
+    );
   } finally {
     await db.end().catch(() => {});
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -5,8 +5,17 @@ import assert from 'node:assert/strict';
 import { REDIS_SKIP } from '../helpers/app.ts';
 import { startRedisServer } from '../helpers/processes.ts';
 import {
-  assertConserved, assertLedgerInvariants, charge, countBy, createFundedUser, inParallel, newKey, percentile,
-  startServer, summary, type Reply,
+  assertConserved,
+  assertLedgerInvariants,
+  charge,
+  countBy,
+  createFundedUser,
+  inParallel,
+  newKey,
+  percentile,
+  startServer,
+  summary,
+  type Reply,
 } from './harness.ts';
 
 after(() => assertLedgerInvariants());
@@ -44,12 +53,26 @@ test('Redis killed mid-load: charges and replays keep working from PostgreSQL', 
     redis = await startRedisServer(redis.port);
     const afterRestart = await phase();
     const all = [...before, ...during, ...afterRestart];
-    const p99 = (r: Reply[]): number => Math.round(percentile(r.map((x) => x.ms), 99));
+    const p99 = (r: Reply[]): number =>
+      Math.round(
+        percentile(
+          r.map((x) => x.ms),
+          99,
+        ),
+      );
     summary('03 redis killed', {
-      requests: all.length, byStatus: countBy(all, (r) => r.status), newCharges: succeeded.size,
-      p99msBefore: p99(before), p99msDuring: p99(during), p99msAfter: p99(afterRestart),
+      requests: all.length,
+      byStatus: countBy(all, (r) => r.status),
+      newCharges: succeeded.size,
+      p99msBefore: p99(before),
+      p99msDuring: p99(during),
+      p99msAfter: p99(afterRestart),
     });
-    assert.deepEqual(countBy(all, (r) => r.status), { 200: all.length }, 'no 5xx, no decline');
+    assert.deepEqual(
+      countBy(all, (r) => r.status),
+      { 200: all.length },
+      'no 5xx, no decline',
+    );
     await assertConserved(userId, 10_000_000, succeeded, 100);
   } finally {
     await server.stop();

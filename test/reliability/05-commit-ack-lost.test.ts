@@ -4,7 +4,14 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DATABASE_URL, assertConserved, assertLedgerInvariants, charge, createFundedUser, newKey, startServer, summary,
+  DATABASE_URL,
+  assertConserved,
+  assertLedgerInvariants,
+  charge,
+  createFundedUser,
+  newKey,
+  startServer,
+  summary,
 } from './harness.ts';
 import { startTcpProxy } from './tcp-proxy.ts';
 

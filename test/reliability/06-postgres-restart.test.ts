@@ -8,7 +8,14 @@ import assert from 'node:assert/strict';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts';
 import { freePort } from '../helpers/processes.ts';
 import {
-  assertConserved, assertLedgerInvariants, charge, countBy, createFundedUser, inParallel, newKey, startServer,
+  assertConserved,
+  assertLedgerInvariants,
+  charge,
+  countBy,
+  createFundedUser,
+  inParallel,
+  newKey,
+  startServer,
   summary,
 } from './harness.ts';
 
@@ -53,11 +60,23 @@ test('PostgreSQL restart under load: 503 + Retry-After during the outage, one ou
     });
     const during = countBy(replies, (r) => r.status);
     assert.ok(sawOutage, 'the outage was observed');
-    assert.deepEqual(Object.keys(during).filter((s) => !['200', '503'].includes(s)), [], JSON.stringify(during));
+    assert.deepEqual(
+      Object.keys(during).filter((s) => !['200', '503'].includes(s)),
+      [],
+      JSON.stringify(during),
+    );
     const undecided = keys.filter((_, i) => replies[i]!.status !== 200);
     const retries = await inParallel(undecided.length, 10, (i) => charge(server.url, userId, '1.00', undecided[i]!));
-    summary('06 postgres restart', { requests: keys.length, duringRestart: during, retried: undecided.length, retries: countBy(retries, (r) => r.status) });
-    assert.deepEqual(countBy(retries, (r) => r.status), undecided.length === 0 ? {} : { 200: undecided.length });
+    summary('06 postgres restart', {
+      requests: keys.length,
+      duringRestart: during,
+      retried: undecided.length,
+      retries: countBy(retries, (r) => r.status),
+    });
+    assert.deepEqual(
+      countBy(retries, (r) => r.status),
+      undecided.length === 0 ? {} : { 200: undecided.length },
+    );
     await assertConserved(userId, 100_000, new Set(keys), 100, db.url);
   } finally {
     await server.stop();

@@ -3,7 +3,14 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  assertConserved, assertLedgerInvariants, charge, countBy, createFundedUser, inParallel, newKey, startServer,
+  assertConserved,
+  assertLedgerInvariants,
+  charge,
+  countBy,
+  createFundedUser,
+  inParallel,
+  newKey,
+  startServer,
   summary,
 } from './harness.ts';
 
@@ -31,7 +38,11 @@ test('kill -9 with 100 charges in flight, restart, retry every key: at most once
       beforeKill: countBy(firstReplies, (r) => r.status),
       retries: countBy(retries, (r) => `${r.status}${r.replayed ? ' replayed' : ''}`),
     });
-    assert.deepEqual(countBy(retries, (r) => r.status), { 200: keys.length }, 'every key ends with a success');
+    assert.deepEqual(
+      countBy(retries, (r) => r.status),
+      { 200: keys.length },
+      'every key ends with a success',
+    );
     firstReplies.forEach((r, i) => {
       if (r.status === 200) assert.equal(retries[i]!.body, r.body, 'an answered charge replays as answered');
     });

@@ -3,7 +3,14 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  assertConserved, assertLedgerInvariants, charge, countBy, createFundedUser, inParallel, newKey, startServer,
+  assertConserved,
+  assertLedgerInvariants,
+  charge,
+  countBy,
+  createFundedUser,
+  inParallel,
+  newKey,
+  startServer,
   summary,
 } from './harness.ts';
 
@@ -23,13 +30,25 @@ test('SIGTERM under load: clean answers, exit 0, every key decided once on retry
   const exitCode = await stopped;
   const byStatus = countBy(replies, (r) => r.status);
   // 200: finished; 503: refused while closing; 0: connection refused after the listener closed.
-  assert.deepEqual(Object.keys(byStatus).filter((s) => !['200', '503', '0'].includes(s)), [], JSON.stringify(byStatus));
+  assert.deepEqual(
+    Object.keys(byStatus).filter((s) => !['200', '503', '0'].includes(s)),
+    [],
+    JSON.stringify(byStatus),
+  );
   assert.equal(exitCode, 0, first.output());
   const second = await startServer({}, first.port);
   try {
     const retries = await inParallel(keys.length, 20, (i) => charge(second.url, userId, '1.00', keys[i]!));
-    summary('11 graceful stop', { requests: keys.length, duringStop: byStatus, exitCode, retries: countBy(retries, (r) => r.status) });
-    assert.deepEqual(countBy(retries, (r) => r.status), { 200: keys.length });
+    summary('11 graceful stop', {
+      requests: keys.length,
+      duringStop: byStatus,
+      exitCode,
+      retries: countBy(retries, (r) => r.status),
+    });
+    assert.deepEqual(
+      countBy(retries, (r) => r.status),
+      { 200: keys.length },
+    );
     replies.forEach((r, i) => {
       if (r.status === 200) assert.equal(retries[i]!.body, r.body);
     });

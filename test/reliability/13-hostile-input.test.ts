@@ -12,7 +12,7 @@
 // parser refuses some of those (bare CR/LF, controls, obs-fold, bad framing: 400; headers over 16 KiB: 431) before
 // PicoPay sees them; for those only the status, the absence of leaks and of side effects are asserted (see the todo test).
 // Every generated request names the fixture user (or a user that does not exist), and materialize() in
-// 13-hostile-input.helpers.ts decides the outcome the README promises. Each reply must have exactly that status and
+// hostile-input/oracle.ts decides the outcome the README promises. Each reply must have exactly that status and
 // code, never a 5xx or a dropped connection, problem+json for every error, nothing that looks like a stack, a path or
 // SQL; and in the end the fixture's balances must equal the seed minus exactly the 200s the generator built as valid.
 import { after, test } from 'node:test';
@@ -23,15 +23,25 @@ import { once } from 'node:events';
 import fc from 'fast-check';
 import pg from 'pg';
 import {
-  ADMIN_KEY, CLIENT_KEY, DATABASE_URL, assertLedgerInvariants, countBy, inParallel, post, startServer, summary,
+  ADMIN_KEY,
+  CLIENT_KEY,
+  DATABASE_URL,
+  assertLedgerInvariants,
+  countBy,
+  inParallel,
+  post,
+  startServer,
+  summary,
 } from './harness.ts';
-import {
-  SEED_BALANCES, SEED_MINOR, caseArbitrary, checkReply, materialize, sendFetch, sendRaw,
-  type Built, type Expected, type HttpReply, type Verdict, type Wire,
-} from './13-hostile-input.helpers.ts';
+import { caseArbitrary } from './hostile-input/case.ts';
+import { checkReply, type Verdict } from './hostile-input/checks.ts';
+import { SEED_BALANCES, SEED_MINOR } from './hostile-input/money-parts.ts';
+import { materialize, type Built, type Expected } from './hostile-input/oracle.ts';
+import { sendFetch, sendRaw, type HttpReply, type Wire } from './hostile-input/wire.ts';
 
 const DEFAULT_SEED = 1313;
-const SEED = process.env.FC_SEED === undefined || process.env.FC_SEED === '' ? DEFAULT_SEED : Number(process.env.FC_SEED);
+const SEED =
+  process.env.FC_SEED === undefined || process.env.FC_SEED === '' ? DEFAULT_SEED : Number(process.env.FC_SEED);
 assert.ok(Number.isSafeInteger(SEED), `FC_SEED must be an integer, got ${JSON.stringify(process.env.FC_SEED)}`);
 const NUM_RUNS = 160; // property runs (fixed) ...
 const BATCH = 64; // ... of 64 requests each: 10,240 generated requests
@@ -43,7 +53,13 @@ const server = await startServer();
 after(async () => {
   await server.stop();
 });
-const created = await post(server.url, '/users', { name: 'hostile-input fixture', balances: SEED_BALANCES }, undefined, ADMIN_KEY);
+const created = await post(
+  server.url,
+  '/users',
+  { name: 'hostile-input fixture', balances: SEED_BALANCES },
+  undefined,
+  ADMIN_KEY,
+);
 assert.equal(created.status, 201, created.body);
 const uid: number = JSON.parse(created.body).id;
 
@@ -86,7 +102,11 @@ function describeFailure(built: Built, reply: HttpReply, problems: readonly stri
 }
 
 // ---- helpers for the deterministic checks
-const wire = (body: string | Buffer, headers: Record<string, string | undefined>, transport: 'fetch' | 'raw' = 'fetch'): Wire => ({
+const wire = (
+  body: string | Buffer,
+  headers: Record<string, string | undefined>,
+  transport: 'fetch' | 'raw' = 'fetch',
+): Wire => ({
   transport,
   headers: Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined),
   body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
@@ -94,9 +114,12 @@ const wire = (body: string | Buffer, headers: Record<string, string | undefined>
   leadingLines: [],
 });
 const headersFor = (key: string | undefined, contentType = 'application/json'): Record<string, string | undefined> => ({
-  'X-API-Key': CLIENT_KEY, 'Content-Type': contentType, 'Idempotency-Key': key,
+  'X-API-Key': CLIENT_KEY,
+  'Content-Type': contentType,
+  'Idempotency-Key': key,
 });
-const validBody = (amount = '"0.01"', extra = ''): string => `{"user_id":${uid},"amount":${amount},"currency":"USD"${extra}}`;
+const validBody = (amount = '"0.01"', extra = ''): string =>
+  `{"user_id":${uid},"amount":${amount},"currency":"USD"${extra}}`;
 
 /** Sends, checks the universal properties plus `expected`, books the money; returns the parsed body. */
 async function expectReply(w: Wire, expected: Expected, token: string): Promise<Record<string, unknown>> {
@@ -113,39 +136,53 @@ async function balances(): Promise<Record<string, number>> {
   return ((await res.json()) as { balances_minor: Record<string, number> }).balances_minor;
 }
 
-const stats = { requests: 0, raw: 0, statuses: [] as number[], labels: new Map<string, number>(), expected: [] as string[] };
+const stats = {
+  requests: 0,
+  raw: 0,
+  statuses: [] as number[],
+  labels: new Map<string, number>(),
+  expected: [] as string[],
+};
 
 test(`13 hostile input: ${NUM_RUNS * BATCH} generated requests get exactly the promised outcome, never a 5xx or a leak`, async () => {
   const started = performance.now();
-  const property = fc.asyncProperty(fc.array(caseArbitrary(uid, CLIENT_KEY), { minLength: BATCH, maxLength: BATCH }), async (batch) => {
-    // A task never throws: a rejected Promise.all would leave the other workers sending requests nobody books.
-    const outcomes = await inParallel(batch.length, CONCURRENCY, async (i) => {
-      try {
-        const token = nextToken();
-        const built = materialize(batch[i]!, uid, token, CLIENT_KEY);
-        const reply = await transmit(built.wire);
-        return { built, reply, verdict: checkReply(built.expected, reply, uid, token) };
-      } catch (error) {
-        return { error: error instanceof Error ? error.stack ?? error.message : String(error) };
+  const property = fc.asyncProperty(
+    fc.array(caseArbitrary(uid, CLIENT_KEY), { minLength: BATCH, maxLength: BATCH }),
+    async (batch) => {
+      // A task never throws: a rejected Promise.all would leave the other workers sending requests nobody books.
+      const outcomes = await inParallel(batch.length, CONCURRENCY, async (i) => {
+        try {
+          const token = nextToken();
+          const built = materialize(batch[i]!, uid, token, CLIENT_KEY);
+          const reply = await transmit(built.wire);
+          return { built, reply, verdict: checkReply(built.expected, reply, uid, token) };
+        } catch (error) {
+          return { error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+        }
+      });
+      const failures: string[] = [];
+      for (const outcome of outcomes) {
+        if ('error' in outcome) {
+          failures.push(`- the test itself threw: ${outcome.error}`);
+          continue;
+        }
+        const { built, reply, verdict } = outcome;
+        stats.requests++;
+        if (built.wire.transport === 'raw') stats.raw++;
+        stats.statuses.push(reply.status);
+        stats.expected.push(
+          built.expected.httpLayer === true ? `http-${built.expected.status}` : (built.expected.code ?? 'charged'),
+        );
+        for (const label of built.labels) stats.labels.set(label, (stats.labels.get(label) ?? 0) + 1);
+        book(verdict);
+        if (verdict.problems.length > 0) failures.push(describeFailure(built, reply, verdict.problems));
       }
-    });
-    const failures: string[] = [];
-    for (const outcome of outcomes) {
-      if ('error' in outcome) {
-        failures.push(`- the test itself threw: ${outcome.error}`);
-        continue;
-      }
-      const { built, reply, verdict } = outcome;
-      stats.requests++;
-      if (built.wire.transport === 'raw') stats.raw++;
-      stats.statuses.push(reply.status);
-      stats.expected.push(built.expected.httpLayer === true ? `http-${built.expected.status}` : built.expected.code ?? 'charged');
-      for (const label of built.labels) stats.labels.set(label, (stats.labels.get(label) ?? 0) + 1);
-      book(verdict);
-      if (verdict.problems.length > 0) failures.push(describeFailure(built, reply, verdict.problems));
-    }
-    if (failures.length > 0) throw new Error(`${failures.length} of ${batch.length} requests misbehaved:\n${failures.slice(0, 4).join('\n')}`);
-  });
+      if (failures.length > 0)
+        throw new Error(
+          `${failures.length} of ${batch.length} requests misbehaved:\n${failures.slice(0, 4).join('\n')}`,
+        );
+    },
+  );
   // fc.check rather than fc.assert: the report leads with what went wrong, not with a 64-request counterexample. No
   // shrinking (endOnFailure): the server is stateful and each failure already names the request, its faults and bytes.
   const details = await fc.check(property, {
@@ -155,8 +192,11 @@ test(`13 hostile input: ${NUM_RUNS * BATCH} generated requests get exactly the p
     plugins: [fc.interruptAfterTimeLimit(300_000, { failOnInterrupt: true })],
   });
   if (details.failed) {
-    const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-    assert.fail(`hostile input failed at run ${details.numRuns} (FC_SEED=${SEED} reproduces it${details.interrupted ? '; interrupted by the time limit' : ''}):\n${cause}`);
+    const cause =
+      details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    assert.fail(
+      `hostile input failed at run ${details.numRuns} (FC_SEED=${SEED} reproduces it${details.interrupted ? '; interrupted by the time limit' : ''}):\n${cause}`,
+    );
   }
   const ms = Math.round(performance.now() - started);
 
@@ -169,19 +209,83 @@ test(`13 hostile input: ${NUM_RUNS * BATCH} generated requests get exactly the p
 
   // Generator coverage: every family of hostile input was actually sent (the weights make each one common).
   const REQUIRED = [
-    'mode:mixed', 'mode:single', 'mode:clean', 'valid', 'ok:hostile-text', 'ok:hostile-metadata', 'ok:metadata-20-keys', 'ok:500-chars', 'ok:content-type-variant',
-    'json:malformed', 'json:truncated', 'json:not-json', 'json:duplicate-key', 'json:duplicate-key-nested', 'json:forbidden-key',
-    'json:forbidden-key-nested', 'json:too-deep', 'json:depth-exactly-8', 'json:invalid-utf8', 'json:bom', 'json:empty',
-    'size:over-limit', 'size:exactly-limit', 'content-type:bad-media-type', 'content-type:bad-charset', 'content-type:missing',
-    'content-type:repeated', 'key:bare', 'key:quoted', 'key:exact-255', 'key:missing', 'key:empty', 'key:repeated', 'key:too-long',
-    'key:huge', 'key:comma', 'key:latin1', 'key:utf8', 'key:control', 'key:tab', 'key:crlf-duplicate', 'key:bare-lf', 'key:bare-cr',
-    'key:obs-fold', 'auth:missing', 'auth:wrong', 'auth:repeated', 'user_id:type-confusion', 'user_id:sql', 'user_id:missing',
-    'amount:too-many-decimals', 'amount:bad-number', 'amount:type-confusion', 'amount:sql', 'amount:missing', 'currency:unknown',
-    'currency:type-confusion', 'description:too-long', 'description:type-confusion', 'description:nul-or-lone-surrogate',
-    'metadata:non-string-value', 'metadata:too-many-keys', 'metadata:bad-key-length', 'metadata:value-too-long',
-    'metadata:nul-or-lone-surrogate', 'metadata:not-an-object', 'mass-assignment', 'business:user_not_found',
-    'business:currency_not_supported', 'business:insufficient_balance', 'request-id:hostile', 'request-id:safe',
-    'transport:raw', 'transport:raw-chunked', 'http:header-lf', 'http:obs-fold', 'http:content-length-and-chunked',
+    'mode:mixed',
+    'mode:single',
+    'mode:clean',
+    'valid',
+    'ok:hostile-text',
+    'ok:hostile-metadata',
+    'ok:metadata-20-keys',
+    'ok:500-chars',
+    'ok:content-type-variant',
+    'json:malformed',
+    'json:truncated',
+    'json:not-json',
+    'json:duplicate-key',
+    'json:duplicate-key-nested',
+    'json:forbidden-key',
+    'json:forbidden-key-nested',
+    'json:too-deep',
+    'json:depth-exactly-8',
+    'json:invalid-utf8',
+    'json:bom',
+    'json:empty',
+    'size:over-limit',
+    'size:exactly-limit',
+    'content-type:bad-media-type',
+    'content-type:bad-charset',
+    'content-type:missing',
+    'content-type:repeated',
+    'key:bare',
+    'key:quoted',
+    'key:exact-255',
+    'key:missing',
+    'key:empty',
+    'key:repeated',
+    'key:too-long',
+    'key:huge',
+    'key:comma',
+    'key:latin1',
+    'key:utf8',
+    'key:control',
+    'key:tab',
+    'key:crlf-duplicate',
+    'key:bare-lf',
+    'key:bare-cr',
+    'key:obs-fold',
+    'auth:missing',
+    'auth:wrong',
+    'auth:repeated',
+    'user_id:type-confusion',
+    'user_id:sql',
+    'user_id:missing',
+    'amount:too-many-decimals',
+    'amount:bad-number',
+    'amount:type-confusion',
+    'amount:sql',
+    'amount:missing',
+    'currency:unknown',
+    'currency:type-confusion',
+    'description:too-long',
+    'description:type-confusion',
+    'description:nul-or-lone-surrogate',
+    'metadata:non-string-value',
+    'metadata:too-many-keys',
+    'metadata:bad-key-length',
+    'metadata:value-too-long',
+    'metadata:nul-or-lone-surrogate',
+    'metadata:not-an-object',
+    'mass-assignment',
+    'business:user_not_found',
+    'business:currency_not_supported',
+    'business:insufficient_balance',
+    'request-id:hostile',
+    'request-id:safe',
+    'transport:raw',
+    'transport:raw-chunked',
+    'http:header-lf',
+    'http:obs-fold',
+    'http:content-length-and-chunked',
   ];
   const missing = REQUIRED.filter((l) => (stats.labels.get(l) ?? 0) < 5);
   assert.deepEqual(missing, [], 'generator families sent fewer than 5 times');
@@ -206,11 +310,20 @@ test(`13 hostile input: ${NUM_RUNS * BATCH} generated requests get exactly the p
 test('duplicate JSON keys are rejected with 400 invalid_json: nothing charged, the key stays unused', async () => {
   const before = await balances();
   const DUPLICATES: readonly (readonly [string, string])[] = [
-    ['the same member twice with the same value', `{"user_id":${uid},"user_id":${uid},"amount":"1.00","currency":"USD"}`],
+    [
+      'the same member twice with the same value',
+      `{"user_id":${uid},"user_id":${uid},"amount":"1.00","currency":"USD"}`,
+    ],
     ['amount twice, the second larger', `{"user_id":${uid},"amount":"0.01","amount":"999.99","currency":"USD"}`],
     ['currency twice', `{"user_id":${uid},"amount":"1","currency":"JPY","currency":"USD"}`],
-    ['user_id twice, another user first', `{"user_id":9007199254740991,"user_id":${uid},"amount":"0.01","currency":"USD"}`],
-    ['a duplicate spelled with a \\u escape', `{"user_id":${uid},"amount":"0.01","\\u0061mount":"5.00","currency":"USD"}`],
+    [
+      'user_id twice, another user first',
+      `{"user_id":9007199254740991,"user_id":${uid},"amount":"0.01","currency":"USD"}`,
+    ],
+    [
+      'a duplicate spelled with a \\u escape',
+      `{"user_id":${uid},"amount":"0.01","\\u0061mount":"5.00","currency":"USD"}`,
+    ],
     ['a duplicate metadata key', validBody('"0.01"', ',"metadata":{"a":"1","a":"2"}')],
     ['a duplicate inside an unknown field (400 before the 422)', validBody('"0.01"', ',"x":{"k":1,"k":2}')],
   ];
@@ -219,9 +332,14 @@ test('duplicate JSON keys are rejected with 400 invalid_json: nothing charged, t
     const problem = await expectReply(wire(body, headersFor(token)), { status: 400, code: 'invalid_json' }, token);
     assert.match(String(problem.detail), /^Duplicate key /, name);
     // The same key with a valid body is a fresh charge, not a replay of anything.
-    const retry = await expectReply(wire(validBody(), headersFor(token)), {
-      status: 200, intended: { currency: 'USD', minor: 1, description: null, metadata: {}, storedKey: token },
-    }, token);
+    const retry = await expectReply(
+      wire(validBody(), headersFor(token)),
+      {
+        status: 200,
+        intended: { currency: 'USD', minor: 1, description: null, metadata: {}, storedKey: token },
+      },
+      token,
+    );
     assert.equal((retry.transaction as Record<string, unknown>).amount_minor, 1, name);
   }
   const after = await balances();
@@ -231,48 +349,93 @@ test('duplicate JSON keys are rejected with 400 invalid_json: nothing charged, t
 
 test('regressions found by this scenario: charset parameter, invalid UTF-8, NUL and lone surrogates, client hang-ups', async () => {
   // A charset parameter used to make every JSON body a 415 (the parser's RegExp never matched a parameter).
-  for (const contentType of ['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/vnd.api+json; charset="utf-8"']) {
+  for (const contentType of [
+    'application/json; charset=utf-8',
+    'application/json;charset=UTF-8',
+    'application/vnd.api+json; charset="utf-8"',
+  ]) {
     const token = nextToken();
-    await expectReply(wire(validBody(), headersFor(token, contentType)), {
-      status: 200, intended: { currency: 'USD', minor: 1, description: null, metadata: {}, storedKey: token },
-    }, token);
+    await expectReply(
+      wire(validBody(), headersFor(token, contentType)),
+      {
+        status: 200,
+        intended: { currency: 'USD', minor: 1, description: null, metadata: {}, storedKey: token },
+      },
+      token,
+    );
   }
   const utf16 = nextToken();
-  await expectReply(wire(validBody(), headersFor(utf16, 'application/json; charset=utf-16')), { status: 415, code: 'unsupported_media_type' }, utf16);
+  await expectReply(
+    wire(validBody(), headersFor(utf16, 'application/json; charset=utf-16')),
+    { status: 415, code: 'unsupported_media_type' },
+    utf16,
+  );
 
   // Invalid UTF-8 used to be decoded to U+FFFD and charged with a description the client never sent.
   const latin1 = nextToken();
-  const bytes = Buffer.concat([Buffer.from(validBody('"0.01"', ',"description":"caf').slice(0, -1)), Buffer.from([0xe9]), Buffer.from('"}')]);
+  const bytes = Buffer.concat([
+    Buffer.from(validBody('"0.01"', ',"description":"caf').slice(0, -1)),
+    Buffer.from([0xe9]),
+    Buffer.from('"}'),
+  ]);
   const bad = await expectReply(wire(bytes, headersFor(latin1)), { status: 400, code: 'invalid_json' }, latin1);
   assert.match(String(bad.detail), /UTF-8/);
 
   // U+0000 (text and jsonb) and unpaired surrogates (jsonb) used to be 500s, or silently stored as U+FFFD.
   const UNSTORABLE: readonly (readonly [string, string])[] = [
-    [',"description":"a\\u0000b"', 'description'], [',"description":"a\\ud800b"', 'description'],
-    [',"description":"\\udc00"', 'description'], [',"metadata":{"k":"v\\u0000"}', 'metadata'],
-    [',"metadata":{"k":"\\udc00"}', 'metadata'], [',"metadata":{"\\u0000k":"v"}', 'metadata'], [',"metadata":{"k\\ud83d":"v"}', 'metadata'],
+    [',"description":"a\\u0000b"', 'description'],
+    [',"description":"a\\ud800b"', 'description'],
+    [',"description":"\\udc00"', 'description'],
+    [',"metadata":{"k":"v\\u0000"}', 'metadata'],
+    [',"metadata":{"k":"\\udc00"}', 'metadata'],
+    [',"metadata":{"\\u0000k":"v"}', 'metadata'],
+    [',"metadata":{"k\\ud83d":"v"}', 'metadata'],
     // The schema's Record checks values only under keys matching ^.*$: a line break in the key used to let any value in
     // (a number was stored as such; a nested "\u0000" was a 500 from jsonb).
-    [',"metadata":{"a\\nb":5}', 'metadata'], [',"metadata":{"a\\u2028b":{"x":"\\u0000"}}', 'metadata'],
+    [',"metadata":{"a\\nb":5}', 'metadata'],
+    [',"metadata":{"a\\u2028b":{"x":"\\u0000"}}', 'metadata'],
     [`,"metadata":{"a\\rb":"${'v'.repeat(501)}"}`, 'metadata'],
   ];
   for (const [extra, field] of UNSTORABLE) {
     const token = nextToken();
-    const problem = await expectReply(wire(validBody('"0.01"', extra), headersFor(token)), { status: 422, code: 'validation_failed', fields: [field] }, token);
+    const problem = await expectReply(
+      wire(validBody('"0.01"', extra), headersFor(token)),
+      { status: 422, code: 'validation_failed', fields: [field] },
+      token,
+    );
     assert.ok(Array.isArray(problem.errors), extra);
   }
   // ...while a surrogate pair and other control characters are legal text and come back exactly.
   const pair = nextToken();
-  await expectReply(wire(validBody('"0.01"', ',"description":"\\ud83d\\ude00\\u0001\\t","metadata":{"\\ud83d\\ude00":"\\u001f","line\\nbreak":"ok"}'), headersFor(pair)), {
-    status: 200, intended: { currency: 'USD', minor: 1, description: '😀\u0001\t', metadata: { '😀': '\u001f', 'line\nbreak': 'ok' }, storedKey: pair },
-  }, pair);
+  await expectReply(
+    wire(
+      validBody(
+        '"0.01"',
+        ',"description":"\\ud83d\\ude00\\u0001\\t","metadata":{"\\ud83d\\ude00":"\\u001f","line\\nbreak":"ok"}',
+      ),
+      headersFor(pair),
+    ),
+    {
+      status: 200,
+      intended: {
+        currency: 'USD',
+        minor: 1,
+        description: '😀\u0001\t',
+        metadata: { '😀': '\u001f', 'line\nbreak': 'ok' },
+        storedKey: pair,
+      },
+    },
+    pair,
+  );
 
   // A client that hangs up mid-body used to be logged as an error-level "unhandled error" (a 500 nobody received).
   for (let i = 0; i < 3; i++) {
     const socket = net.connect(server.port, '127.0.0.1');
     await once(socket, 'connect');
-    socket.write(`POST /charge HTTP/1.1\r\nHost: x\r\nX-API-Key: ${CLIENT_KEY}\r\nContent-Type: application/json\r\n`
-      + `Idempotency-Key: ${nextToken()}\r\nContent-Length: 100\r\n\r\n{"user_id":`);
+    socket.write(
+      `POST /charge HTTP/1.1\r\nHost: x\r\nX-API-Key: ${CLIENT_KEY}\r\nContent-Type: application/json\r\n` +
+        `Idempotency-Key: ${nextToken()}\r\nContent-Length: 100\r\n\r\n{"user_id":`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     socket.destroy();
   }
@@ -291,7 +454,11 @@ test('header injection over a raw socket: refused by the HTTP parser or as a rep
     await expectReply(raw(`${token}${suffix}`), { status: 400, httpLayer: true }, token);
   }
   const token = nextToken();
-  await expectReply(raw(`${token}\r\nIdempotency-Key: injected-${token}`), { status: 400, code: 'invalid_idempotency_key' }, token);
+  await expectReply(
+    raw(`${token}\r\nIdempotency-Key: injected-${token}`),
+    { status: 400, code: 'invalid_idempotency_key' },
+    token,
+  );
   assert.deepEqual(await balances(), before);
 });
 
@@ -302,8 +469,10 @@ test('an HTTP-parser refusal is problem+json and announces Connection: close', a
   for (const keyValue of ['H'.repeat(17_000), 'bad\u0001byte']) {
     const socket = net.connect(server.port, '127.0.0.1');
     await once(socket, 'connect');
-    socket.write(`POST /charge HTTP/1.1\r\nHost: x\r\nX-API-Key: ${CLIENT_KEY}\r\nContent-Type: application/json\r\n`
-      + `Idempotency-Key: ${keyValue}\r\nContent-Length: 2\r\n\r\n{}`); // keep-alive: no Connection header
+    socket.write(
+      `POST /charge HTTP/1.1\r\nHost: x\r\nX-API-Key: ${CLIENT_KEY}\r\nContent-Type: application/json\r\n` +
+        `Idempotency-Key: ${keyValue}\r\nContent-Length: 2\r\n\r\n{}`,
+    ); // keep-alive: no Connection header
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
     await new Promise((resolve) => socket.on('close', resolve));
@@ -321,9 +490,15 @@ test('money and the ledger: balances = seed − Σ accepted charges; rejected re
   const db = new pg.Client({ connectionString: DATABASE_URL });
   await db.connect();
   try {
-    const entries = await db.query("SELECT count(*)::int AS n FROM ledger_entries WHERE user_id = $1 AND type = 'charge'", [uid]);
+    const entries = await db.query(
+      "SELECT count(*)::int AS n FROM ledger_entries WHERE user_id = $1 AND type = 'charge'",
+      [uid],
+    );
     assert.equal(entries.rows[0].n, debits, 'one ledger entry per accepted charge');
-    const records = await db.query("SELECT count(*)::int AS n FROM idempotency_keys WHERE client = 'shop' AND position($1 in key) > 0", [nonce]);
+    const records = await db.query(
+      "SELECT count(*)::int AS n FROM idempotency_keys WHERE client = 'shop' AND position($1 in key) > 0",
+      [nonce],
+    );
     assert.equal(records.rows[0].n, recordedKeys.size, 'only charges and final declines are recorded under their key');
   } finally {
     await db.end();

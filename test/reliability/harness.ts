@@ -42,15 +42,15 @@ export async function startServer(env: Record<string, string> = {}, port?: numbe
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${chosen}`;
   await new Promise<void>((resolve, reject) => {
     const onData = (): void => {
       if (output.includes('picopay: listening on')) resolve();
     };
-    child.stderr!.on('data', onData);
+    child.stderr.on('data', onData);
     child.on('exit', () => reject(new Error(`server exited during start: ${output}`)));
   });
   return {
@@ -73,15 +73,32 @@ export interface Reply {
   readonly ms: number;
 }
 
-export async function post(url: string, route: string, body: unknown, key?: string, apiKey = CLIENT_KEY): Promise<Reply> {
+export async function post(
+  url: string,
+  route: string,
+  body: unknown,
+  key?: string,
+  apiKey = CLIENT_KEY,
+): Promise<Reply> {
   const started = performance.now();
   try {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-api-key': apiKey };
     if (key !== undefined) headers['idempotency-key'] = key;
-    const res = await fetch(url + route, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(20_000) });
+    const res = await fetch(url + route, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(20_000),
+    });
     const text = await res.text();
     const replayed = res.headers.get('idempotent-replayed') === 'true';
-    return { status: res.status, body: text, replayed, retryAfter: res.headers.get('retry-after'), ms: performance.now() - started };
+    return {
+      status: res.status,
+      body: text,
+      replayed,
+      retryAfter: res.headers.get('retry-after'),
+      ms: performance.now() - started,
+    };
   } catch {
     return { status: 0, body: '', replayed: false, retryAfter: null, ms: performance.now() - started };
   }
@@ -127,7 +144,10 @@ export function countBy<T>(items: readonly T[], key: (item: T) => string | numbe
 /** One line per scenario, greppable in CI output. */
 export function summary(scenario: string, facts: Record<string, unknown>): void {
   const text = Object.entries(facts)
-    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .map(
+      ([k, v]) =>
+        `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean | undefined)}`,
+    )
     .join(' ');
   process.stdout.write(`[reliability] ${scenario}: ${text}\n`);
 }

@@ -3,12 +3,29 @@
 import assert from 'node:assert/strict';
 import { startRedisServer, type RedisServer } from '../helpers/processes.ts';
 import {
-  DATABASE_URL, assertLedgerInvariants, charge, countBy, createFundedUser, inParallel, ledgerOf, newKey, startServer,
-  type Reply, type ServerProcess,
+  DATABASE_URL,
+  assertLedgerInvariants,
+  charge,
+  countBy,
+  createFundedUser,
+  inParallel,
+  ledgerOf,
+  newKey,
+  startServer,
+  type Reply,
+  type ServerProcess,
 } from './harness.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
-const FAULTS = ['none', 'kill-redis', 'restart-redis', 'flush-redis', 'kill-server', 'sigterm-server', 'cut-commit'] as const;
+const FAULTS = [
+  'none',
+  'kill-redis',
+  'restart-redis',
+  'flush-redis',
+  'kill-server',
+  'sigterm-server',
+  'cut-commit',
+] as const;
 type Fault = (typeof FAULTS)[number];
 
 /** mulberry32: small, seedable, good enough to pick faults and keys. */
@@ -81,7 +98,9 @@ export async function runNemesis(seed: number): Promise<NemesisResult> {
     if (redis === undefined) redis = await startRedisServer(redisPort);
     // Every key without a decision (a 2xx or 4xx) is retried until it has one.
     for (let pass = 0; pass < 3; pass++) {
-      const undecided = [...amountOf.keys()].filter((k) => !(replies.get(k) ?? []).some((r) => r.status >= 200 && r.status < 500));
+      const undecided = [...amountOf.keys()].filter(
+        (k) => !(replies.get(k) ?? []).some((r) => r.status >= 200 && r.status < 500),
+      );
       await inParallel(undecided.length, 10, (i) => send(undecided[i]!));
     }
     const context = `seed ${seed}, faults ${faults.join(',')}`;
@@ -98,7 +117,13 @@ export async function runNemesis(seed: number): Promise<NemesisResult> {
     assert.equal(truth.chargeEntries, amountOf.size, `${context}: no entry without its key`);
     assert.equal(truth.balanceMinor, expected, `${context}: money conserved`);
     await assertLedgerInvariants();
-    return { seed, faults, keys: amountOf.size, charged: truth.chargeEntries, statuses: countBy(statuses, (r) => r.status) };
+    return {
+      seed,
+      faults,
+      keys: amountOf.size,
+      charged: truth.chargeEntries,
+      statuses: countBy(statuses, (r) => r.status),
+    };
   } finally {
     await server.stop('SIGKILL');
     await redis?.kill();

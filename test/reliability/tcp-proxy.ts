@@ -55,7 +55,8 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   return {
     port: (server.address() as net.AddressInfo).port,
     setLatency: (ms) => void (latency = ms),
-    cutAfterResponseContaining: (marker) => new Promise<void>((resolve) => (cut = { marker: Buffer.from(marker), done: resolve })),
+    cutAfterResponseContaining: (marker) =>
+      new Promise<void>((resolve) => (cut = { marker: Buffer.from(marker), done: resolve })),
     close: async () => {
       for (const s of sockets) s.destroy();
       server.close();

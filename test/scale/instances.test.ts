@@ -4,7 +4,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { REDIS_SKIP, REDIS_URL } from '../helpers/app.ts';
 import {
-  assertConserved, assertLedgerInvariants, charge, countBy, createFundedUser, inParallel, newKey, startServer, summary,
+  assertConserved,
+  assertLedgerInvariants,
+  charge,
+  countBy,
+  createFundedUser,
+  inParallel,
+  newKey,
+  startServer,
+  summary,
   type ServerProcess,
 } from '../reliability/harness.ts';
 
@@ -27,9 +35,19 @@ test('same-key storm round-robin over 3 instances: one debit, one body, only 200
   const replies = await inParallel(600, 150, (i) => charge(at(i), userId, '1.00', key));
   const byStatus = countBy(replies, (r) => r.status);
   const ok = replies.filter((r) => r.status === 200);
-  summary('scale same-key storm', { instances: INSTANCES, requests: replies.length, byStatus, executed: ok.filter((r) => !r.replayed).length });
-  assert.deepEqual(Object.keys(byStatus).filter((s) => s !== '200' && s !== '409'), [], 'only 200 or 409');
-  for (const r of replies.filter((r) => r.status === 409)) assert.equal(JSON.parse(r.body).code, 'idempotency_key_in_use');
+  summary('scale same-key storm', {
+    instances: INSTANCES,
+    requests: replies.length,
+    byStatus,
+    executed: ok.filter((r) => !r.replayed).length,
+  });
+  assert.deepEqual(
+    Object.keys(byStatus).filter((s) => s !== '200' && s !== '409'),
+    [],
+    'only 200 or 409',
+  );
+  for (const r of replies.filter((r) => r.status === 409))
+    assert.equal(JSON.parse(r.body).code, 'idempotency_key_in_use');
   assert.equal(new Set(ok.map((r) => r.body)).size, 1, 'every success is the same response');
   assert.equal(ok.filter((r) => !r.replayed).length, 1, 'exactly one request executed');
   const truth = await assertConserved(userId, 10_000, new Set([key]), 100);
@@ -44,7 +62,8 @@ test('overdraft race round-robin over 3 instances: exactly N of 5N succeed, bala
   const byStatus = countBy(replies, (r) => r.status);
   summary('scale overdraft race', { instances: INSTANCES, funded: N, requests: keys.length, byStatus });
   assert.deepEqual(byStatus, { 200: N, 400: 4 * N });
-  for (const r of replies.filter((r) => r.status === 400)) assert.equal(JSON.parse(r.body).code, 'insufficient_balance');
+  for (const r of replies.filter((r) => r.status === 400))
+    assert.equal(JSON.parse(r.body).code, 'insufficient_balance');
   const succeeded = new Set(keys.filter((_, i) => replies[i]!.status === 200));
   const truth = await assertConserved(userId, N * 100, succeeded, 100);
   assert.equal(truth.balanceMinor, 0);

@@ -39,31 +39,38 @@ export async function startPgBouncer(target: string, poolSize = 5, queryWaitTime
   const user = decodeURIComponent(db.username);
   const password = decodeURIComponent(db.password);
   const server = [
-    `host=${db.hostname}`, `port=${db.port || '5432'}`, `dbname=${db.pathname.slice(1)}`, `user=${user}`,
+    `host=${db.hostname}`,
+    `port=${db.port || '5432'}`,
+    `dbname=${db.pathname.slice(1)}`,
+    `user=${user}`,
     ...(password === '' ? [] : [`password=${password}`]),
   ].join(' ');
   const quote = (s: string): string => `"${s.replaceAll('"', '""')}"`;
   writeFileSync(path.join(dir, 'userlist.txt'), `${quote(user)} ${quote(password)}\n`, { mode: 0o644 });
-  writeFileSync(path.join(dir, 'pgbouncer.ini'), [
-    '[databases]',
-    `picopay = ${server}`,
-    `picopay_one = ${server} pool_size=1`,
-    '[pgbouncer]',
-    'listen_addr = 127.0.0.1',
-    `listen_port = ${port}`,
-    'unix_socket_dir =',
-    'auth_type = trust',
-    `auth_file = ${path.join(dir, 'userlist.txt')}`,
-    'pool_mode = transaction',
-    `default_pool_size = ${poolSize}`,
-    'max_client_conn = 500',
-    'ignore_startup_parameters = statement_timeout,lock_timeout,idle_in_transaction_session_timeout,options',
-    // A backstop for a dead network path; the server-side statement_timeout fires first.
-    'query_timeout = 30',
-    `query_wait_timeout = ${queryWaitTimeoutS}`,
-    `pidfile = ${path.join(dir, 'pgbouncer.pid')}`,
-    '',
-  ].join('\n'), { mode: 0o644 });
+  writeFileSync(
+    path.join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `picopay = ${server}`,
+      `picopay_one = ${server} pool_size=1`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${path.join(dir, 'userlist.txt')}`,
+      'pool_mode = transaction',
+      `default_pool_size = ${poolSize}`,
+      'max_client_conn = 500',
+      'ignore_startup_parameters = statement_timeout,lock_timeout,idle_in_transaction_session_timeout,options',
+      // A backstop for a dead network path; the server-side statement_timeout fires first.
+      'query_timeout = 30',
+      `query_wait_timeout = ${queryWaitTimeoutS}`,
+      `pidfile = ${path.join(dir, 'pgbouncer.pid')}`,
+      '',
+    ].join('\n'),
+    { mode: 0o644 },
+  );
 
   const [cmd, args] = asServiceUser(BINARY!, [path.join(dir, 'pgbouncer.ini')]);
   const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -6,8 +6,18 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import {
-  CLIENT_KEY, assertConserved, assertLedgerInvariants, charge, countBy, createFundedUser, inParallel, newKey, post, startServer,
-  summary, type ServerProcess,
+  CLIENT_KEY,
+  assertConserved,
+  assertLedgerInvariants,
+  charge,
+  countBy,
+  createFundedUser,
+  inParallel,
+  newKey,
+  post,
+  startServer,
+  summary,
+  type ServerProcess,
 } from '../reliability/harness.ts';
 import { pgbouncerSkipReason, pgbouncerVersion, startPgBouncer, type PgBouncer } from './pgbouncer-fixture.ts';
 import { createScaleDb, type ScaleDb } from './scale-db.ts';
@@ -61,7 +71,10 @@ describe(`PgBouncer, pool_mode = transaction`, { skip }, () => {
 
   test('start-up refuses a server with unbounded lock waits (the timeouts were dropped and no default replaced them)', async () => {
     await db.query(`ALTER DATABASE ${db.name} SET lock_timeout = 0`);
-    await assert.rejects(startServer(serverEnv(bouncer, db)), /database server has no lock_timeout[^\n]*unbounded waits/);
+    await assert.rejects(
+      startServer(serverEnv(bouncer, db)),
+      /database server has no lock_timeout[^\n]*unbounded waits/,
+    );
     // The bounds as an operator sets them: database (or role) defaults, applied to every new server connection.
     await db.query(`ALTER DATABASE ${db.name} SET lock_timeout = '${LOCK_TIMEOUT_MS}ms'`);
     await db.query(`ALTER DATABASE ${db.name} SET statement_timeout = '${STATEMENT_TIMEOUT_MS}ms'`);
@@ -81,7 +94,11 @@ describe(`PgBouncer, pool_mode = transaction`, { skip }, () => {
     const byStatus = countBy(replies, (r) => r.status);
     const ok = replies.filter((r) => r.status === 200);
     summary('scale pgbouncer same-key', { requests: 50, byStatus, executed: ok.filter((r) => !r.replayed).length });
-    assert.deepEqual(Object.keys(byStatus).filter((s) => s !== '200' && s !== '409'), [], 'only 200 or 409');
+    assert.deepEqual(
+      Object.keys(byStatus).filter((s) => s !== '200' && s !== '409'),
+      [],
+      'only 200 or 409',
+    );
     assert.equal(ok.filter((r) => !r.replayed).length, 1, 'exactly one request executed');
     assert.equal(new Set(ok.map((r) => r.body)).size, 1, 'one body');
     const truth = await assertConserved(userId, 10_000, new Set([key]), 100, db.url);
@@ -98,8 +115,14 @@ describe(`PgBouncer, pool_mode = transaction`, { skip }, () => {
     const succeeded = new Set(keys.filter((_, i) => replies[i]!.status === 200));
     const truth = await assertConserved(userId, 12_000, succeeded, 100, db.url);
     assert.equal(truth.balanceMinor, 0);
-    const backends = await db.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db.name]);
-    assert.ok(backends.rows[0].n <= bouncer.poolSize + 1, `${backends.rows[0].n} server connections for 20 client connections`);
+    const backends = await db.query(
+      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [db.name],
+    );
+    assert.ok(
+      backends.rows[0].n <= bouncer.poolSize + 1,
+      `${backends.rows[0].n} server connections for 20 client connections`,
+    );
   });
 
   test('a refund and replays of the charge and the refund, answered through PgBouncer', async () => {
@@ -127,7 +150,10 @@ describe(`PgBouncer, pool_mode = transaction`, { skip }, () => {
     await holder.connect();
     try {
       await holder.query('BEGIN');
-      await holder.query(`INSERT INTO idempotency_keys (client, key, operation, fingerprint) VALUES ('shop', $1, 'charge', '\\x00')`, [key]);
+      await holder.query(
+        `INSERT INTO idempotency_keys (client, key, operation, fingerprint) VALUES ('shop', $1, 'charge', '\\x00')`,
+        [key],
+      );
       const started = performance.now();
       const reply = await charge(server.url, 1, '1.00', key);
       const ms = performance.now() - started;
@@ -140,7 +166,7 @@ describe(`PgBouncer, pool_mode = transaction`, { skip }, () => {
     }
   });
 
-  test('PgBouncer\'s own failure (query_wait_timeout, SQLSTATE 08P01) is a 503 with Retry-After, not a 500', async () => {
+  test("PgBouncer's own failure (query_wait_timeout, SQLSTATE 08P01) is a 503 with Retry-After, not a 500", async () => {
     // One server connection, held by a transaction; a charge then waits in PgBouncer's queue for 1 s and is refused.
     const narrow = await startPgBouncer(db.url, 1, 1);
     const holder = new pg.Client({ connectionString: narrow.url });

@@ -25,25 +25,44 @@ export function redisClusterSkipReason(): string | undefined {
 }
 
 async function startNode(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'no', '--dir', dir,
-    '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`),
-    '--appendonly', 'no', '--save', '',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--daemonize',
+      'no',
+      '--dir',
+      dir,
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      path.join(dir, `nodes-${port}.conf`),
+      '--appendonly',
+      'no',
+      '--save',
+      '',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   await new Promise<void>((resolve, reject) => {
     let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('Ready to accept connections')) resolve();
     });
     child.on('exit', (code) => reject(new Error(`redis-server ${port} exited (${code}): ${output.slice(-300)}`)));
   });
-  child.stdout!.resume();
+  child.stdout.resume();
   return child;
 }
 
 const gone = (child: ChildProcess): Promise<void> =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
 
 /** Three masters, slots assigned by `redis-cli --cluster create`, resolved once every node says cluster_state:ok. */
 export async function startRedisCluster(): Promise<RedisCluster> {
@@ -51,7 +70,10 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const ports = [await freePort(), await freePort(), await freePort()];
   const children: ChildProcess[] = [];
   const cli = (index: number, ...args: string[]): string => {
-    const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(ports[index]), ...args], { encoding: 'utf8', timeout: 10_000 });
+    const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(ports[index]), ...args], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     return `${result.stdout}${result.stderr}`;
   };
   const stop = async (): Promise<void> => {
@@ -61,9 +83,14 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   };
   try {
     for (const port of ports) children.push(await startNode(port, dir));
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-yes'], {
-      encoding: 'utf8', timeout: 30_000,
-    });
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-yes'],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     const deadline = Date.now() + 20_000;
     while (!ports.every((_, i) => cli(i, 'cluster', 'info').includes('cluster_state:ok'))) {

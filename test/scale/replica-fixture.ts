@@ -21,7 +21,8 @@ function binDir(): string | undefined {
 }
 
 export function replicaSkipReason(): string | undefined {
-  if (binDir() === undefined) return `no /usr/lib/postgresql/<version>/bin with ${TOOLS.join(', ')} (apt-get install postgresql)`;
+  if (binDir() === undefined)
+    return `no /usr/lib/postgresql/<version>/bin with ${TOOLS.join(', ')} (apt-get install postgresql)`;
   return serviceUserSkipReason();
 }
 
@@ -72,7 +73,8 @@ export async function startReplicationPair(prepare: (primaryUrl: string) => Prom
   const [primaryDir, standbyDir] = [path.join(dir, 'primary'), path.join(dir, 'standby')];
   const [primaryPort, standbyPort] = [await freePort(), await freePort()];
   const common = `-c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off -c max_connections=60`;
-  const pgCtl = (dataDir: string, ...args: string[]): string => runAsServiceUser(bin('pg_ctl'), ['-D', dataDir, ...args]);
+  const pgCtl = (dataDir: string, ...args: string[]): string =>
+    runAsServiceUser(bin('pg_ctl'), ['-D', dataDir, ...args]);
   let started: string[] = [];
   const stopAll = (): void => {
     for (const d of started) {
@@ -86,18 +88,56 @@ export async function startReplicationPair(prepare: (primaryUrl: string) => Prom
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    runAsServiceUser(bin('initdb'), ['-D', primaryDir, '-U', USER, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
-    pgCtl(primaryDir, '-l', path.join(dir, 'primary.log'), '-w', '-o',
-      `-p ${primaryPort} ${common} -c wal_level=replica -c max_wal_senders=4`, 'start');
+    runAsServiceUser(bin('initdb'), [
+      '-D',
+      primaryDir,
+      '-U',
+      USER,
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ]);
+    pgCtl(
+      primaryDir,
+      '-l',
+      path.join(dir, 'primary.log'),
+      '-w',
+      '-o',
+      `-p ${primaryPort} ${common} -c wal_level=replica -c max_wal_senders=4`,
+      'start',
+    );
     started.push(primaryDir);
     const admin = new pg.Client({ connectionString: `postgres://${USER}@127.0.0.1:${primaryPort}/postgres` });
     await admin.connect();
     await admin.query(`CREATE DATABASE ${DATABASE}`);
     await admin.end();
     await prepare(node(primaryPort).url);
-    runAsServiceUser(bin('pg_basebackup'), ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', USER, '-D', standbyDir, '-R', '-X', 'stream', '-c', 'fast']);
-    pgCtl(standbyDir, '-l', path.join(dir, 'standby.log'), '-w', '-o',
-      `-p ${standbyPort} ${common} -c hot_standby=on -c log_statement=all`, 'start');
+    runAsServiceUser(bin('pg_basebackup'), [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primaryPort),
+      '-U',
+      USER,
+      '-D',
+      standbyDir,
+      '-R',
+      '-X',
+      'stream',
+      '-c',
+      'fast',
+    ]);
+    pgCtl(
+      standbyDir,
+      '-l',
+      path.join(dir, 'standby.log'),
+      '-w',
+      '-o',
+      `-p ${standbyPort} ${common} -c hot_standby=on -c log_statement=all`,
+      'start',
+    );
     started.push(standbyDir);
   } catch (error) {
     stopAll();
@@ -114,7 +154,9 @@ export async function startReplicationPair(prepare: (primaryUrl: string) => Prom
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const [row] = await standby.query<{ done: boolean }>(
-          'SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS done', [lsn]);
+          'SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS done',
+          [lsn],
+        );
         if (row!.done) return;
         if (Date.now() > deadline) throw new Error(`standby has not replayed ${lsn} after ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 50));

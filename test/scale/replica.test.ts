@@ -7,15 +7,32 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { migrate } from '../../src/db/migrate.ts';
 import {
-  ADMIN_KEY, CLIENT_KEY, assertLedgerInvariants, charge, createFundedUser, newKey, post, startServer, summary,
+  ADMIN_KEY,
+  CLIENT_KEY,
+  assertLedgerInvariants,
+  charge,
+  createFundedUser,
+  newKey,
+  post,
+  startServer,
+  summary,
   type ServerProcess,
 } from '../reliability/harness.ts';
 import { replicaSkipReason, startReplicationPair, type ReplicationPair } from './replica-fixture.ts';
 
-async function get(url: string): Promise<{ status: number; source: string | null; body: any; ms: number }> {
+// JSON answers, asserted field by field.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Answer = { status: number; source: string | null; body: Record<string, any>; ms: number };
+
+async function get(url: string): Promise<Answer> {
   const started = performance.now();
   const res = await fetch(url, { headers: { 'x-api-key': CLIENT_KEY } });
-  return { status: res.status, source: res.headers.get('x-read-source'), body: await res.json(), ms: performance.now() - started };
+  return {
+    status: res.status,
+    source: res.headers.get('x-read-source'),
+    body: await res.json(),
+    ms: performance.now() - started,
+  };
 }
 
 describe('read replica (DATABASE_REPLICA_URL)', { skip: replicaSkipReason() }, () => {
@@ -27,7 +44,11 @@ describe('read replica (DATABASE_REPLICA_URL)', { skip: replicaSkipReason() }, (
 
   before(async () => {
     pair = await startReplicationPair((url) => migrate(url).then(() => {}));
-    server = await startServer({ DATABASE_URL: pair.primary.url, DATABASE_REPLICA_URL: pair.standby.url, MEMORY_CACHE_ENTRIES: '0' });
+    server = await startServer({
+      DATABASE_URL: pair.primary.url,
+      DATABASE_REPLICA_URL: pair.standby.url,
+      MEMORY_CACHE_ENTRIES: '0',
+    });
   });
   after(async () => {
     await server?.stop();
@@ -52,7 +73,13 @@ describe('read replica (DATABASE_REPLICA_URL)', { skip: replicaSkipReason() }, (
     const refunded = await post(server.url, `/charges/${chargeId}/refunds`, { amount: '10.00' }, newKey());
     assert.equal(refunded.status, 200, refunded.body);
     refundId = JSON.parse(refunded.body).transaction.id;
-    const credited = await post(server.url, `/users/${userId}/credits`, { amount: '5.00', currency: 'USD' }, newKey(), ADMIN_KEY);
+    const credited = await post(
+      server.url,
+      `/users/${userId}/credits`,
+      { amount: '5.00', currency: 'USD' },
+      newKey(),
+      ADMIN_KEY,
+    );
     assert.equal(credited.status, 200, credited.body);
     await pair.caughtUp();
 
@@ -61,11 +88,18 @@ describe('read replica (DATABASE_REPLICA_URL)', { skip: replicaSkipReason() }, (
     const history = await get(`${server.url}/users/${userId}/transactions`);
     assert.deepEqual([history.status, history.source, history.body.data.length], [200, 'replica', 4]);
     const chargeRead = await get(`${server.url}/charges/${chargeId}`);
-    assert.deepEqual([chargeRead.status, chargeRead.source, chargeRead.body.amount_refunded_minor], [200, 'replica', 1000]);
+    assert.deepEqual(
+      [chargeRead.status, chargeRead.source, chargeRead.body.amount_refunded_minor],
+      [200, 'replica', 1000],
+    );
     const refundRead = await get(`${server.url}/refunds/${refundId}`);
     assert.deepEqual([refundRead.status, refundRead.source, refundRead.body.charge_id], [200, 'replica', chargeId]);
     const unknown = await get(`${server.url}/charges/999999999`);
-    assert.deepEqual([unknown.status, unknown.source], [404, 'primary'], 'a miss on the replica is confirmed on the primary');
+    assert.deepEqual(
+      [unknown.status, unknown.source],
+      [404, 'primary'],
+      'a miss on the replica is confirmed on the primary',
+    );
   });
 
   test('replication paused: a charge made since is still found (rechecked on the primary); balances read stale', async () => {
@@ -76,7 +110,11 @@ describe('read replica (DATABASE_REPLICA_URL)', { skip: replicaSkipReason() }, (
       const fresh = await get(`${server.url}/charges/${JSON.parse(charged.body).transaction.id}`);
       assert.deepEqual([fresh.status, fresh.source], [200, 'primary']);
       const stale = await get(`${server.url}/users/${userId}`);
-      assert.deepEqual([stale.source, stale.body.balances_minor.USD], ['replica', 8500], 'the replica lags by the paused charge');
+      assert.deepEqual(
+        [stale.source, stale.body.balances_minor.USD],
+        ['replica', 8500],
+        'the replica lags by the paused charge',
+      );
     } finally {
       await pair.standby.query('SELECT pg_wal_replay_resume()');
     }
@@ -86,8 +124,15 @@ describe('read replica (DATABASE_REPLICA_URL)', { skip: replicaSkipReason() }, (
 
   test('no money operation reached the replica: its statement log has the reads and none of the writes', () => {
     const log = pair.standbyLog();
-    for (const read of ['picopay_user_json', 'picopay_transaction_json']) assert.match(log, new RegExp(read), `${read} ran on the replica`);
-    for (const write of ['picopay_charge', 'picopay_refund', 'picopay_credit', 'picopay_create_user', 'idempotency_keys']) {
+    for (const read of ['picopay_user_json', 'picopay_transaction_json'])
+      assert.match(log, new RegExp(read), `${read} ran on the replica`);
+    for (const write of [
+      'picopay_charge',
+      'picopay_refund',
+      'picopay_credit',
+      'picopay_create_user',
+      'idempotency_keys',
+    ]) {
       assert.doesNotMatch(log, new RegExp(write), `${write} never ran on the replica`);
     }
   });

@@ -16,7 +16,8 @@ function idOf(flag: '-u' | '-g'): number | undefined {
 /** Why services cannot be started here, or undefined. */
 export function serviceUserSkipReason(): string | undefined {
   if (!isRoot) return undefined;
-  if (idOf('-u') === undefined) return `running as root and there is no '${SERVICE_USER}' OS user to run PostgreSQL/PgBouncer as`;
+  if (idOf('-u') === undefined)
+    return `running as root and there is no '${SERVICE_USER}' OS user to run PostgreSQL/PgBouncer as`;
   if (spawnSync('runuser', ['--help']).status !== 0) return 'running as root and runuser is not available';
   return undefined;
 }
@@ -38,6 +39,7 @@ export function runAsServiceUser(command: string, args: readonly string[], optio
   const [cmd, argv] = asServiceUser(command, args);
   const result = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 120_000, ...options });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status ?? result.signal}): ${output.slice(-800)}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed (${result.status ?? result.signal}): ${output.slice(-800)}`);
   return output;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createKeyRing } from '../../src/domain/auth.ts';
+import { createKeyRing } from '../../src/auth/key-ring.ts';
 
 const CHECKOUT = 'ck_checkout_0000000000000000000001';
 const OPS = 'ck_ops_000000000000000000000000002';
@@ -19,7 +19,10 @@ test('a key authenticates as its client; anything else, including near misses, d
 });
 
 test('the same key listed as client and admin keeps admin rights, in either order', () => {
-  for (const order of [[false, true], [true, false]]) {
+  for (const order of [
+    [false, true],
+    [true, false],
+  ]) {
     const ring = createKeyRing(order.map((admin) => ({ client: admin ? 'ops' : 'checkout', key: CHECKOUT, admin })));
     assert.deepEqual(ring.authenticate(CHECKOUT), { client: 'ops', admin: true, maskedKey: 'ck_c…0001' });
   }

@@ -8,7 +8,7 @@ import {
   formatMajorUnits,
   toMinorUnits,
   type AmountError,
-} from '../../src/domain/money.ts';
+} from '../../src/lib/money.ts';
 
 const exp = (code: string): number => {
   const e = currencyExponent(code);
@@ -19,13 +19,53 @@ const exp = (code: string): number => {
 describe('currency table', () => {
   test('known exponents', () => {
     const expected: Record<string, number> = {
-      USD: 2, EUR: 2, GBP: 2, JPY: 0, KWD: 3, BHD: 3, JOD: 3, OMR: 3, TND: 3, LYD: 3, IQD: 3, CLF: 4, UYW: 4,
-      ISK: 0, KRW: 0, VND: 0, CLP: 0, XAF: 0, XOF: 0, XPF: 0, PYG: 0, UGX: 0, CHF: 2, ZWG: 2, XCG: 2, SLE: 2, VED: 2,
+      USD: 2,
+      EUR: 2,
+      GBP: 2,
+      JPY: 0,
+      KWD: 3,
+      BHD: 3,
+      JOD: 3,
+      OMR: 3,
+      TND: 3,
+      LYD: 3,
+      IQD: 3,
+      CLF: 4,
+      UYW: 4,
+      ISK: 0,
+      KRW: 0,
+      VND: 0,
+      CLP: 0,
+      XAF: 0,
+      XOF: 0,
+      XPF: 0,
+      PYG: 0,
+      UGX: 0,
+      CHF: 2,
+      ZWG: 2,
+      XCG: 2,
+      SLE: 2,
+      VED: 2,
     };
     for (const [code, e] of Object.entries(expected)) assert.equal(currencyExponent(code), e, code);
   });
   test('excludes codes without a minor unit and withdrawn codes', () => {
-    for (const code of ['XAU', 'XAG', 'XPT', 'XPD', 'XDR', 'XBA', 'XBB', 'XBC', 'XBD', 'XSU', 'XUA', 'XTS', 'XXX', 'HRK']) {
+    for (const code of [
+      'XAU',
+      'XAG',
+      'XPT',
+      'XPD',
+      'XDR',
+      'XBA',
+      'XBB',
+      'XBC',
+      'XBD',
+      'XSU',
+      'XUA',
+      'XTS',
+      'XXX',
+      'HRK',
+    ]) {
       assert.equal(currencyExponent(code), undefined, code);
       assert.equal(Object.hasOwn(CURRENCY_EXPONENTS, code), false, code);
     }
@@ -143,8 +183,10 @@ const rows: Row[] = [
 
 describe('toMinorUnits', () => {
   for (const [currency, amount, expected, numberText] of rows) {
-    const label = `${currency} ${typeof amount === 'string' ? JSON.stringify(amount) : String(amount)}` +
-      (numberText === undefined ? '' : ` (text ${numberText})`) + ` → ${String(expected)}`;
+    const label =
+      `${currency} ${typeof amount === 'string' ? JSON.stringify(amount) : String(amount)}` +
+      (numberText === undefined ? '' : ` (text ${numberText})`) +
+      ` → ${String(expected)}`;
     test(label, () => {
       const result = toMinorUnits(amount, exp(currency), numberText);
       if (typeof expected === 'bigint') {
@@ -173,7 +215,7 @@ describe('toMinorUnits', () => {
 
   test('rejects non-number, non-string input at runtime', () => {
     for (const bad of [null, undefined, true, {}, [], 5n]) {
-      const r = toMinorUnits(bad as unknown as number, 2);
+      const r = toMinorUnits(bad as number, 2);
       assert.equal(r.ok, false);
       if (!r.ok) assert.equal(r.error, 'invalid_amount');
     }

@@ -1,7 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CURRENCY_EXPONENTS } from '../../src/domain/money.ts';
-import { ISO_EXPONENTS, minorByExponent, refundAmountError, toRefundAmount, type RefundAmount } from '../../src/domain/payments/refund-amount.ts';
+import { CURRENCY_EXPONENTS } from '../../src/lib/money.ts';
+import {
+  ISO_EXPONENTS,
+  minorByExponent,
+  refundAmountError,
+  toRefundAmount,
+  type RefundAmount,
+} from '../../src/payments/refund-amount.ts';
 import { toInstant } from '../../src/lib/timestamp.ts';
 
 const amount = (value: number | string, text?: string): RefundAmount => {
@@ -12,12 +18,19 @@ const amount = (value: number | string, text?: string): RefundAmount => {
 
 describe('refund amounts (currency known only to the database)', () => {
   test('ISO_EXPONENTS covers every exponent in the currency table', () => {
-    for (const [code, exponent] of Object.entries(CURRENCY_EXPONENTS)) assert.ok(ISO_EXPONENTS.includes(exponent), code);
+    for (const [code, exponent] of Object.entries(CURRENCY_EXPONENTS))
+      assert.ok(ISO_EXPONENTS.includes(exponent), code);
     assert.equal(Math.max(...Object.values(CURRENCY_EXPONENTS)), ISO_EXPONENTS[ISO_EXPONENTS.length - 1]);
   });
 
   test('every spelling of a value has one canonical text; different values differ', () => {
-    const same = [amount('12.5'), amount('12.50'), amount(12.5, '12.5'), amount(12.5, '12.500'), amount(12.5, '1.25e1')];
+    const same = [
+      amount('12.5'),
+      amount('12.50'),
+      amount(12.5, '12.5'),
+      amount(12.5, '12.500'),
+      amount(12.5, '1.25e1'),
+    ];
     assert.deepEqual(new Set(same.map((a) => a.canonical)), new Set(['12.5']));
     assert.equal(amount('12').canonical, amount('12.00').canonical);
     assert.notEqual(amount('12').canonical, amount('1.2').canonical);
@@ -31,15 +44,19 @@ describe('refund amounts (currency known only to the database)', () => {
   });
 
   test('an amount invalid for every currency is rejected without the database', () => {
-    for (const [value, code] of [['0', 'amount_not_positive'], ['-1', 'amount_not_positive'], ['abc', 'invalid_amount'],
-      ['9007199254740992', 'amount_too_large']] as const) {
+    for (const [value, code] of [
+      ['0', 'amount_not_positive'],
+      ['-1', 'amount_not_positive'],
+      ['abc', 'invalid_amount'],
+      ['9007199254740992', 'amount_too_large'],
+    ] as const) {
       const result = toRefundAmount(value, undefined);
       assert.ok('field' in result, value);
       assert.equal(result.code, code, value);
     }
   });
 
-  test('an amount that fits no currency for currency-dependent reasons is left to the charge\'s currency', () => {
+  test("an amount that fits no currency for currency-dependent reasons is left to the charge's currency", () => {
     const unfit = amount('1.00001');
     assert.deepEqual(minorByExponent(unfit), [null, null, null, null, null]);
     assert.match(refundAmountError(unfit, 2).message, /currency allows \(2\)/);
@@ -55,7 +72,13 @@ describe('toInstant', () => {
     assert.equal(toInstant('2024-01-01t00:00:00z'), '2024-01-01T00:00:00.000Z');
   });
   test('what PostgreSQL would refuse is undefined', () => {
-    for (const text of ['2016-12-31T23:59:60Z', '0000-01-01T00:00:00Z', '0001-01-01T00:00:00+01:00', '9999-12-31T23:59:59-10:00', 'nope']) {
+    for (const text of [
+      '2016-12-31T23:59:60Z',
+      '0000-01-01T00:00:00Z',
+      '0001-01-01T00:00:00+01:00',
+      '9999-12-31T23:59:59-10:00',
+      'nope',
+    ]) {
       assert.equal(toInstant(text), undefined, text);
     }
   });

@@ -20,12 +20,15 @@ test('a lazy request logger writes what a pino child would: enabled levels only,
   const log = lazyChildLogger(parent, { reqId: 'req-1' }, {});
   assert.ok(log instanceof LazyRequestLogger, 'no route-level options: lazy');
   log.info('not written at warn');
-  (log as unknown as LazyRequestLogger).setBindings({ client: 'checkout' });
+  log.setBindings({ client: 'checkout' });
   log.warn({ event: 'x' }, 'written');
   log.error('also written');
   assert.deepEqual(
     lines.map((l) => [l.level, l.msg, l.reqId, l.client, l.event]),
-    [[40, 'written', 'req-1', 'checkout', 'x'], [50, 'also written', 'req-1', 'checkout', undefined]],
+    [
+      [40, 'written', 'req-1', 'checkout', 'x'],
+      [50, 'also written', 'req-1', 'checkout', undefined],
+    ],
   );
 });
 
@@ -40,7 +43,11 @@ test('bindings added after the first line still reach later lines; level and chi
   assert.equal(log.isLevelEnabled('debug'), false);
   assert.deepEqual(
     lines.map((l) => [l.msg, l.reqId, l.client, l.part]),
-    [['first', 'req-2', undefined, undefined], ['second', 'req-2', 'ops', undefined], ['third', 'req-2', 'ops', 'inner']],
+    [
+      ['first', 'req-2', undefined, undefined],
+      ['second', 'req-2', 'ops', undefined],
+      ['third', 'req-2', 'ops', 'inner'],
+    ],
   );
 });
 
@@ -49,5 +56,8 @@ test('a route with its own log level gets a real child at once', () => {
   const log = lazyChildLogger(parent, { reqId: 'req-3' }, { level: 'debug' });
   assert.ok(!(log instanceof LazyRequestLogger));
   log.debug('route-level debug');
-  assert.deepEqual(lines.map((l) => [l.msg, l.reqId]), [['route-level debug', 'req-3']]);
+  assert.deepEqual(
+    lines.map((l) => [l.msg, l.reqId]),
+    [['route-level debug', 'req-3']],
+  );
 });

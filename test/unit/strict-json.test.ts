@@ -10,7 +10,10 @@ function expectError(text: string, reason: JsonErrorReason, position?: number): 
   } catch (err) {
     caught = err;
   }
-  assert.ok(caught instanceof JsonParseError, `expected JsonParseError for ${JSON.stringify(text.slice(0, 60))}, got ${String(caught)}`);
+  assert.ok(
+    caught instanceof JsonParseError,
+    `expected JsonParseError for ${JSON.stringify(text.slice(0, 60))}, got ${String(caught)}`,
+  );
   assert.ok(caught instanceof Error);
   assert.equal(caught.name, 'JsonParseError');
   assert.equal(caught.reason, reason, caught.message);
@@ -21,15 +24,35 @@ function expectError(text: string, reason: JsonErrorReason, position?: number): 
 }
 
 const VALID: string[] = [
-  '0', '-0', '0.1', '1e2', '2E-3', '1E+2', '-12.5e10', '123456789012345678901234567890', '5e-324', '1e309', '-1e309',
-  'true', 'false', 'null', '""', '"abc"', '  "padded"\t\r\n',
+  '0',
+  '-0',
+  '0.1',
+  '1e2',
+  '2E-3',
+  '1E+2',
+  '-12.5e10',
+  '123456789012345678901234567890',
+  '5e-324',
+  '1e309',
+  '-1e309',
+  'true',
+  'false',
+  'null',
+  '""',
+  '"abc"',
+  '  "padded"\t\r\n',
   String.raw`"\" \\ \/ \b \f \n \r \t"`,
   String.raw`"\u00e9\u4E2D\ud83d\ude00 mixed \u0041bc"`,
   '"é中😀 raw unicode"',
   String.raw`"\ud800 lone high, \udc00 lone low"`,
-  '[]', '{}', '[ ]', '{ }', ' \t\n\r [ 1 , 2 ] \r\n',
+  '[]',
+  '{}',
+  '[ ]',
+  '{ }',
+  ' \t\n\r [ 1 , 2 ] \r\n',
   '{"a":{"b":[1,{"c":null}],"d":"x"},"e":[],"f":{}}',
-  '[[[[]]]]', '[1,"two",true,false,null,{"x":[-0.5e-1]}]',
+  '[[[[]]]]',
+  '[1,"two",true,false,null,{"x":[-0.5e-1]}]',
   String.raw`{"a\nb":1,"\u0061":2}`,
   '{"toString":1,"hasOwnProperty":2,"valueOf":"v"}',
   '{"amount":"12.00","currency":"EUR","meta":{"order":"A-1","tags":["x","y"]}}',
@@ -150,7 +173,10 @@ describe('nesting depth', () => {
 
   test('maxDepth option', () => {
     assert.deepStrictEqual(parseStrictJson('[1]', { maxDepth: 1 }), [1]);
-    assert.throws(() => parseStrictJson('[[1]]', { maxDepth: 1 }), (e) => e instanceof JsonParseError && e.reason === 'too_deep' && e.position === 1);
+    assert.throws(
+      () => parseStrictJson('[[1]]', { maxDepth: 1 }),
+      (e) => e instanceof JsonParseError && e.reason === 'too_deep' && e.position === 1,
+    );
     assert.equal(parseStrictJson('7', { maxDepth: 0 }), 7);
     assert.throws(() => parseStrictJson('{}', { maxDepth: 0 }), JsonParseError);
   });
@@ -171,15 +197,65 @@ describe('nesting depth', () => {
 describe('invalid documents', () => {
   // [document, position where the problem is found]
   const INVALID: Array<[string, number]> = [
-    ['', 0], ['   ', 3], ['[1,2,]', 5], ['{"a":1,}', 7], ["{'a':1}", 1], ["'a'", 0],
-    ['{"a":1 /* c */}', 7], ['// c\n1', 0], ['01', 1], ['-01', 2], ['00', 1], ['+1', 0], ['1.', 2],
-    ['1.e5', 2], ['.5', 0], ['1e', 2], ['1e+', 3], ['-', 1], ['- 1', 1], ['NaN', 0], ['Infinity', 0],
-    ['-Infinity', 1], ['0x10', 1], ['"a\nb"', 2], ['"a\tb"', 2], ['"\u0000"', 1], ['"\u001f"', 1],
-    [String.raw`"\x"`, 2], [String.raw`"\u12G4"`, 5], [String.raw`"\u12"`, 5], [String.raw`"\'"`, 2],
-    ['"abc', 4], [String.raw`"abc\"`, 6], ['\uFEFF{}', 0], ['{} x', 3], ['{}{}', 2], ['1 2', 2],
-    ['{"a":', 5], ['{"a"', 4], ['{"a":1', 6], ['[', 1], ['{', 1], ['[1', 2], ['tru', 0], ['nul', 0],
-    ['True', 0], ['[1 2]', 3], ['{"a" 1}', 5], ['{1:2}', 1], ['{a:1}', 1], ['\u00a01', 0], ['\f1', 0],
-    ['\v1', 0], ['[1]]', 3], ['{"a":1]', 6], ['[1}', 2], ['undefined', 0], ['[,1]', 1], ['{,}', 1],
+    ['', 0],
+    ['   ', 3],
+    ['[1,2,]', 5],
+    ['{"a":1,}', 7],
+    ["{'a':1}", 1],
+    ["'a'", 0],
+    ['{"a":1 /* c */}', 7],
+    ['// c\n1', 0],
+    ['01', 1],
+    ['-01', 2],
+    ['00', 1],
+    ['+1', 0],
+    ['1.', 2],
+    ['1.e5', 2],
+    ['.5', 0],
+    ['1e', 2],
+    ['1e+', 3],
+    ['-', 1],
+    ['- 1', 1],
+    ['NaN', 0],
+    ['Infinity', 0],
+    ['-Infinity', 1],
+    ['0x10', 1],
+    ['"a\nb"', 2],
+    ['"a\tb"', 2],
+    ['"\u0000"', 1],
+    ['"\u001f"', 1],
+    [String.raw`"\x"`, 2],
+    [String.raw`"\u12G4"`, 5],
+    [String.raw`"\u12"`, 5],
+    [String.raw`"\'"`, 2],
+    ['"abc', 4],
+    [String.raw`"abc\"`, 6],
+    ['\uFEFF{}', 0],
+    ['{} x', 3],
+    ['{}{}', 2],
+    ['1 2', 2],
+    ['{"a":', 5],
+    ['{"a"', 4],
+    ['{"a":1', 6],
+    ['[', 1],
+    ['{', 1],
+    ['[1', 2],
+    ['tru', 0],
+    ['nul', 0],
+    ['True', 0],
+    ['[1 2]', 3],
+    ['{"a" 1}', 5],
+    ['{1:2}', 1],
+    ['{a:1}', 1],
+    ['\u00a01', 0],
+    ['\f1', 0],
+    ['\v1', 0],
+    ['[1]]', 3],
+    ['{"a":1]', 6],
+    ['[1}', 2],
+    ['undefined', 0],
+    ['[,1]', 1],
+    ['{,}', 1],
     ['"\u2028" x', 4],
   ];
   for (const [doc, position] of INVALID) {

@@ -1,8 +1,16 @@
 import { ROUTES } from './contract.ts';
 import { Transport, type RequestOptions, type TransportOptions } from './transport.ts';
 import type {
-  ApiResult, ChargeCreateParams, CreditParams, MoneyResult, RefundParams, Transaction, TransactionPage, TransactionsQuery,
-  User, UserCreateParams,
+  ApiResult,
+  ChargeCreateParams,
+  CreditParams,
+  MoneyResult,
+  RefundParams,
+  Transaction,
+  TransactionPage,
+  TransactionsQuery,
+  User,
+  UserCreateParams,
 } from './types.ts';
 
 export type ClientOptions = TransportOptions;

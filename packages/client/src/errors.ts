@@ -1,13 +1,41 @@
 import type { FieldError } from './types.ts';
 
-/** Codes the API documents (README "API"); any other string may appear from newer servers or proxies. */
-export type ErrorCode =
-  | 'unauthorized' | 'forbidden' | 'invalid_idempotency_key' | 'invalid_json' | 'insufficient_balance'
-  | 'user_not_found' | 'transaction_not_found' | 'not_found' | 'method_not_allowed' | 'idempotency_key_in_use'
-  | 'payload_too_large' | 'unsupported_media_type' | 'validation_failed' | 'currency_not_supported'
-  | 'idempotency_key_reused' | 'balance_limit_exceeded' | 'rate_limited' | 'internal_error' | 'database_unavailable'
-  | 'connection_error' | 'timeout'
-  | (string & {});
+/**
+ * Every code the server's error table (src/lib/errors.ts ERRORS) can put in a problem's `code`, in its order;
+ * test/client/error-codes.test.ts holds the two lists equal.
+ */
+export const API_ERROR_CODES = [
+  'unauthorized',
+  'forbidden',
+  'invalid_idempotency_key',
+  'invalid_json',
+  'bad_request',
+  'headers_too_large',
+  'insufficient_balance',
+  'user_not_found',
+  'transaction_not_found',
+  'charge_not_found',
+  'not_found',
+  'method_not_allowed',
+  'idempotency_key_in_use',
+  'payload_too_large',
+  'unsupported_media_type',
+  'validation_failed',
+  'currency_not_supported',
+  'idempotency_key_reused',
+  'balance_limit_exceeded',
+  'refund_exceeds_charge',
+  'charge_not_refundable',
+  'rate_limited',
+  'internal_error',
+  'database_unavailable',
+] as const;
+
+/** The client's own codes, for failures with no response. */
+export const CLIENT_ERROR_CODES = ['connection_error', 'timeout'] as const;
+
+/** A code of the API or of the client; any other string may appear from newer servers or proxies. */
+export type ErrorCode = (typeof API_ERROR_CODES)[number] | (typeof CLIENT_ERROR_CODES)[number] | (string & {});
 
 export interface PicoPayErrorInit {
   readonly status?: number | undefined;
@@ -40,7 +68,8 @@ export class PicoPayError extends Error {
   readonly attempts: number;
 
   constructor(init: PicoPayErrorInit) {
-    const message = init.status === undefined ? `${init.code}: ${init.detail}` : `${init.status} ${init.code}: ${init.detail}`;
+    const message =
+      init.status === undefined ? `${init.code}: ${init.detail}` : `${init.status} ${init.code}: ${init.detail}`;
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = new.target.name;
     this.status = init.status;

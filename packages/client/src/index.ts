@@ -1,10 +1,21 @@
 // @picopay/client: a typed PicoPay API client whose retries can never charge twice.
 export { PicoPay, type ClientOptions, type Id, type TransactionList } from './client.ts';
 export {
-  PicoPayApiError, PicoPayConnectionError, PicoPayError, PicoPayTimeoutError, type ErrorCode,
+  API_ERROR_CODES,
+  CLIENT_ERROR_CODES,
+  PicoPayApiError,
+  PicoPayConnectionError,
+  PicoPayError,
+  PicoPayTimeoutError,
+  type ErrorCode,
 } from './errors.ts';
 export {
-  backoffDelay, DEFAULTS, parseRetryAfter, type FetchLike, type RequestOptions, type RetryInfo,
+  backoffDelay,
+  DEFAULTS,
+  parseRetryAfter,
+  type FetchLike,
+  type RequestOptions,
+  type RetryInfo,
 } from './transport.ts';
 export { ROUTES, type FieldSpec, type JsonType, type RouteContract, type Shape, type Spec } from './contract.ts';
 export type * from './types.ts';

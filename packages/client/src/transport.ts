@@ -49,7 +49,13 @@ export interface CallInput<B, Q> {
   readonly body?: B;
 }
 
-export const DEFAULTS = { timeoutMs: 10_000, maxRetries: 3, deadlineMs: 30_000, baseDelayMs: 100, maxDelayMs: 5_000 } as const;
+export const DEFAULTS = {
+  timeoutMs: 10_000,
+  maxRetries: 3,
+  deadlineMs: 30_000,
+  baseDelayMs: 100,
+  maxDelayMs: 5_000,
+} as const;
 
 /** Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^retry)), retry counted from 0. */
 export function backoffDelay(retry: number, random: () => number = Math.random): number {
@@ -144,7 +150,11 @@ export class Transport {
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
-  async call<B, Q, R>(route: Route<B, Q, R>, input: CallInput<NoInfer<B>, NoInfer<Q>>, options: RequestOptions = {}): Promise<ApiResult<R>> {
+  async call<B, Q, R>(
+    route: Route<B, Q, R>,
+    input: CallInput<NoInfer<B>, NoInfer<Q>>,
+    options: RequestOptions = {},
+  ): Promise<ApiResult<R>> {
     const o = this.#options;
     const timeoutMs = options.timeoutMs ?? o.timeoutMs ?? DEFAULTS.timeoutMs;
     const maxRetries = options.maxRetries ?? o.maxRetries ?? DEFAULTS.maxRetries;
@@ -177,8 +187,13 @@ export class Transport {
           } catch (cause) {
             // Not retried: the operation did happen; the same key replays it if the caller calls again.
             throw new PicoPayApiError({
-              status: response.status, code: 'invalid_response', detail: 'The success response is not JSON',
-              requestId: response.headers.get('x-request-id') ?? undefined, idempotencyKey: key, attempts: attempt, cause,
+              status: response.status,
+              code: 'invalid_response',
+              detail: 'The success response is not JSON',
+              requestId: response.headers.get('x-request-id') ?? undefined,
+              idempotencyKey: key,
+              attempts: attempt,
+              cause,
             });
           }
           return {
@@ -191,7 +206,11 @@ export class Transport {
           };
         }
         const error = problemError(response, text, key, attempt);
-        failed = { error, unsent: response.status === 429, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
+        failed = {
+          error,
+          unsent: response.status === 429,
+          retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+        };
       } catch (cause) {
         if (cause instanceof PicoPayError) throw cause;
         if (options.signal?.aborted) throw options.signal.reason;
@@ -199,14 +218,25 @@ export class Transport {
         const init = { idempotencyKey: key, attempts: attempt, cause };
         const error = timeout.aborted
           ? new PicoPayTimeoutError({ ...init, code: 'timeout', detail: `No complete response within ${limitMs} ms` })
-          : new PicoPayConnectionError({ ...init, code: 'connection_error', detail: typeof code === 'string' ? code : String(cause) });
+          : new PicoPayConnectionError({
+              ...init,
+              code: 'connection_error',
+              detail: typeof code === 'string' ? code : String(cause),
+            });
         failed = { error, unsent: code === 'ECONNREFUSED', retryAfterMs: undefined };
       }
       if (attempt > maxRetries || !shouldRetry(route, failed)) throw failed.error;
       const delayMs = failed.retryAfterMs ?? backoffDelay(attempt - 1);
       // No time left for another attempt after the wait: the last answer is the best one there is.
       if (Date.now() + delayMs >= deadline) throw failed.error;
-      await o.onRetry?.({ attempt, error: failed.error, delayMs, method: route.method, path: route.path, idempotencyKey: key });
+      await o.onRetry?.({
+        attempt,
+        error: failed.error,
+        delayMs,
+        method: route.method,
+        path: route.path,
+        idempotencyKey: key,
+      });
       await sleep(delayMs, options.signal);
     }
   }

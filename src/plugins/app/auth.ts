@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { Caller, KeyRing } from '../../domain/auth.ts';
-import { ProblemError } from '../../domain/errors.ts';
+import type { Caller, KeyRing } from '../../auth/key-ring.ts';
+import { ProblemError } from '../../lib/errors.ts';
 
 /** Who may call a route: nobody needs a key, any client key, or an admin key. */
 export type Access = 'public' | 'client' | 'admin';
@@ -35,7 +35,10 @@ export function registerAuth(app: FastifyInstance, keys: KeyRing): void {
     // In place, not a second child logger per request: request.log and reply.log are the same per-request logger
     // (Fastify writes "request completed" and error lines through reply.log), so both carry the caller. pino's
     // setBindings, or LazyRequestLogger's (plugins/external/request-logger.ts), which defers it with the child.
-    (request.log as FastifyBaseLogger & { setBindings(b: Record<string, string>): void }).setBindings({ client: caller.client, api_key: caller.maskedKey });
+    (request.log as FastifyBaseLogger & { setBindings(b: Record<string, string>): void }).setBindings({
+      client: caller.client,
+      api_key: caller.maskedKey,
+    });
     done(access === 'admin' && !caller.admin ? new ProblemError('forbidden') : undefined);
   });
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ProblemError } from '../../domain/errors.ts';
+import { ProblemError } from '../../lib/errors.ts';
 import { JsonParseError, parseStrictJson } from '../../lib/strict-json.ts';
 
 // JSON text must be UTF-8 (RFC 8259 §8.1). A lenient decode would turn invalid bytes into U+FFFD and store a
@@ -24,33 +24,29 @@ function charsetOf(header: string | undefined): string | undefined {
  */
 export function registerJsonBody(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    JSON_MEDIA_TYPE,
-    { parseAs: 'buffer' },
-    (request, body, done) => {
-      const charset = charsetOf(request.headers['content-type']);
-      if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-        done(new ProblemError('unsupported_media_type', 'Send the body as application/json in UTF-8'), undefined);
-        return;
-      }
-      const bytes = body as Buffer;
-      if (bytes.length === 0) {
-        done(new ProblemError('invalid_json', 'The request body is empty'), undefined);
-        return;
-      }
-      let text: string;
-      try {
-        text = UTF8.decode(bytes);
-      } catch {
-        done(new ProblemError('invalid_json', 'The request body is not valid UTF-8'), undefined);
-        return;
-      }
-      try {
-        done(null, parseStrictJson(text, { maxDepth: 8 }));
-      } catch (error) {
-        if (error instanceof JsonParseError) done(new ProblemError('invalid_json', error.message), undefined);
-        else done(error as Error, undefined);
-      }
-    },
-  );
+  app.addContentTypeParser(JSON_MEDIA_TYPE, { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = charsetOf(request.headers['content-type']);
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      done(new ProblemError('unsupported_media_type', 'Send the body as application/json in UTF-8'), undefined);
+      return;
+    }
+    const bytes = body as Buffer;
+    if (bytes.length === 0) {
+      done(new ProblemError('invalid_json', 'The request body is empty'), undefined);
+      return;
+    }
+    let text: string;
+    try {
+      text = UTF8.decode(bytes);
+    } catch {
+      done(new ProblemError('invalid_json', 'The request body is not valid UTF-8'), undefined);
+      return;
+    }
+    try {
+      done(null, parseStrictJson(text, { maxDepth: 8 }));
+    } catch (error) {
+      if (error instanceof JsonParseError) done(new ProblemError('invalid_json', error.message), undefined);
+      else done(error as Error, undefined);
+    }
+  });
 }

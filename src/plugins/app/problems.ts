@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { ERRORS, ProblemError, renderProblem, type ErrorCode, type FieldError } from '../../domain/errors.ts';
+import { ERRORS, ProblemError, renderProblem, retryAfter, type ErrorCode, type FieldError } from '../../lib/errors.ts';
 
 export const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -24,8 +24,13 @@ export function sendProblem(
 ): FastifyReply {
   const status = ERRORS[code].status;
   if (status === 401) reply.header('WWW-Authenticate', 'ApiKey');
-  if (status === 503 || status === 409) reply.header('Retry-After', '1');
-  return reply.code(status).type(PROBLEM_TYPE).send(renderProblem(code, detail, errors));
+  // The rate limiter sets its own, with the seconds left in its window.
+  const retry = retryAfter(code);
+  if (retry !== undefined && !reply.hasHeader('retry-after')) reply.header('Retry-After', retry);
+  return reply
+    .code(status)
+    .type(PROBLEM_TYPE)
+    .send(renderProblem(code, detail, errors));
 }
 
 interface ValidationIssue {
@@ -95,7 +100,7 @@ export function registerProblems(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ProblemError) return sendProblem(reply, error.code, error.detail, error.errors);
     if (error.validation !== undefined) {
-      const errors = fieldErrors(error.validation as ValidationIssue[], error.validationContext);
+      const errors = fieldErrors(error.validation, error.validationContext);
       if (error.validationContext === 'body' && request.bodyCheck !== undefined) {
         const listed = new Set(errors.map((e) => e.field));
         errors.push(...request.bodyCheck(request.body).filter((e) => !listed.has(e.field)));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { RedisGuard } from '../external/redis-guard.ts';
-import { ProblemError } from '../../domain/errors.ts';
+import { ProblemError } from '../../lib/errors.ts';
 
 export interface RateLimitSettings {
   /** Requests per window per API key; 0 turns rate limiting off. */
@@ -67,7 +67,11 @@ function storeClass(guard: RedisGuard, defaultWindowMs: number) {
 }
 
 /** 429 problem+json with Retry-After, per API key, after authentication (so 401s are not counted against anyone). */
-export async function registerRateLimit(app: FastifyInstance, settings: RateLimitSettings, guard: RedisGuard): Promise<void> {
+export async function registerRateLimit(
+  app: FastifyInstance,
+  settings: RateLimitSettings,
+  guard: RedisGuard,
+): Promise<void> {
   if (settings.max === 0) return;
   await app.register(rateLimit, {
     global: true,

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../../db/pool.ts';
-import type { CacheEvents } from '../../domain/idempotency/response-cache.ts';
-import type { BatchEvents } from '../../domain/payments/charge-batcher.ts';
+import type { CacheEvents } from '../../idempotency/response-cache.ts';
+import type { BatchEvents } from '../../payments/batcher.ts';
 
 /** The original service's label values, exactly: every authenticated charge request lands in one of them. */
 export type ChargeStatus = 'success' | 'idempotent_hit' | 'insufficient_balance' | 'failed';
@@ -23,44 +23,50 @@ export interface Metrics {
 // 0.5 ms to 10 s: a cache replay is sub-millisecond, a stuck lock is seconds.
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+function statusCounter(registry: Registry, name: string, help: string, statuses: readonly string[]): Counter<'status'> {
+  const counter = new Counter({ name, help, labelNames: ['status'] as const, registers: [registry] });
+  // Series exist from the start, so a rate() over them never begins with a gap.
+  for (const status of statuses) counter.inc({ status }, 0);
+  return counter;
+}
+
+function latency(registry: Registry, name: string, help: string): Histogram {
+  return new Histogram({ name, help, buckets: LATENCY_BUCKETS, registers: [registry] });
+}
+
+function poolGauge(registry: Registry, pool: Db): void {
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'PostgreSQL pool connections by state (total, idle, waiting requests)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      this.set({ state: 'total' }, pool.totalCount);
+      this.set({ state: 'idle' }, pool.idleCount);
+      this.set({ state: 'waiting' }, pool.waitingCount);
+    },
+  });
+}
+
+function batchEvents(registry: Registry): BatchEvents {
+  const batchSize = new Histogram({
+    name: 'charge_batch_size',
+    help: 'Charges per group-committed transaction (BATCH_ENABLED)',
+    buckets: [2, 4, 8, 16, 32, 64, 128],
+    registers: [registry],
+  });
+  const batchRetries = new Counter({
+    name: 'charge_batch_retries_total',
+    help: 'Batches run a second time after a deadlock or serialization failure',
+    registers: [registry],
+  });
+  return { batch: (size) => batchSize.observe(size), retry: () => batchRetries.inc() };
+}
+
 /** A registry per app, so two apps in one process (tests) never share counters. No label carries an id or a key. */
 export function createMetrics(pool: Db): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const chargeRequests = new Counter({
-    name: 'charge_requests_total',
-    help: 'Charge requests that passed authentication, by outcome',
-    labelNames: ['status'] as const,
-    registers: [registry],
-  });
-  for (const status of ['success', 'idempotent_hit', 'insufficient_balance', 'failed'] as const) {
-    chargeRequests.inc({ status }, 0);
-  }
-  const chargeLatency = new Histogram({
-    name: 'charge_request_latency_seconds',
-    help: 'Charge request latency in seconds, from arrival to response',
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
-  const creditRequests = new Counter({
-    name: 'credit_requests_total',
-    help: 'Credit requests that passed authentication, by outcome',
-    labelNames: ['status'] as const,
-    registers: [registry],
-  });
-  const refundRequests = new Counter({
-    name: 'refund_requests_total',
-    help: 'Refund requests that passed authentication, by outcome',
-    labelNames: ['status'] as const,
-    registers: [registry],
-  });
-  for (const status of ['success', 'idempotent_hit', 'failed'] as const) refundRequests.inc({ status }, 0);
-  const refundLatency = new Histogram({
-    name: 'refund_request_latency_seconds',
-    help: 'Refund request latency in seconds, from arrival to response',
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
   const cacheLookups = new Counter({
     name: 'idempotency_cache_lookups_total',
     help: 'Idempotency cache lookups by layer (memory, redis) and result (hit, miss, mismatch, error, skipped)',
@@ -73,37 +79,39 @@ export function createMetrics(pool: Db): Metrics {
     labelNames: ['operation'] as const,
     registers: [registry],
   });
-  const batchSize = new Histogram({
-    name: 'charge_batch_size',
-    help: 'Charges per group-committed transaction (BATCH_ENABLED)',
-    buckets: [2, 4, 8, 16, 32, 64, 128],
-    registers: [registry],
-  });
-  const batchRetries = new Counter({
-    name: 'charge_batch_retries_total',
-    help: 'Batches run a second time after a deadlock or serialization failure',
-    registers: [registry],
-  });
-  new Gauge({
-    name: 'db_pool_connections',
-    help: 'PostgreSQL pool connections by state (total, idle, waiting requests)',
-    labelNames: ['state'] as const,
-    registers: [registry],
-    collect() {
-      this.set({ state: 'total' }, pool.totalCount);
-      this.set({ state: 'idle' }, pool.idleCount);
-      this.set({ state: 'waiting' }, pool.waitingCount);
-    },
-  });
+  poolGauge(registry, pool);
   return {
     registry,
-    chargeRequests,
-    chargeLatency,
-    creditRequests,
-    refundRequests,
-    refundLatency,
+    chargeRequests: statusCounter(
+      registry,
+      'charge_requests_total',
+      'Charge requests that passed authentication, by outcome',
+      ['success', 'idempotent_hit', 'insufficient_balance', 'failed'],
+    ),
+    chargeLatency: latency(
+      registry,
+      'charge_request_latency_seconds',
+      'Charge request latency in seconds, from arrival to response',
+    ),
+    creditRequests: statusCounter(
+      registry,
+      'credit_requests_total',
+      'Credit requests that passed authentication, by outcome',
+      [],
+    ),
+    refundRequests: statusCounter(
+      registry,
+      'refund_requests_total',
+      'Refund requests that passed authentication, by outcome',
+      ['success', 'idempotent_hit', 'failed'],
+    ),
+    refundLatency: latency(
+      registry,
+      'refund_request_latency_seconds',
+      'Refund request latency in seconds, from arrival to response',
+    ),
     cacheEvents: { lookup: (layer, result) => cacheLookups.inc({ layer, result }) },
     redisErrors,
-    batchEvents: { batch: (size) => batchSize.observe(size), retry: () => batchRetries.inc() },
+    batchEvents: batchEvents(registry),
   };
 }

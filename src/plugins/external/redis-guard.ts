@@ -23,7 +23,7 @@ export function createRedisGuard(
   const backoff = createBackoff(now);
   return {
     redis,
-    usable: () => redis !== undefined && redis.status === 'ready' && backoff.open(),
+    usable: () => redis !== undefined && redis.status === 'ready' && backoff.allowsCall(),
     failed(operation, error) {
       backoff.failed();
       onFailure(operation, error);

@@ -15,7 +15,10 @@ const reconnectDelay = (attempt: number): number => Math.min(100 * 2 ** Math.min
 /** Per connection: one retry per command, a bound on connecting and on every command. */
 function connectionOptions(commandTimeoutMs: number): IoRedisOptions {
   return {
-    maxRetriesPerRequest: 1, connectTimeout: 1000, commandTimeout: commandTimeoutMs, enableReadyCheck: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 1000,
+    commandTimeout: commandTimeoutMs,
+    enableReadyCheck: true,
     // Commands issued in one tick (a group-committed batch's cache writes) go out in one socket write.
     enableAutoPipelining: true,
   };

@@ -28,6 +28,7 @@ export class LazyRequestLogger {
 
   #log(level: Level, args: unknown[]): void {
     if (!this.#parent.isLevelEnabled(level)) return;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it for the spread
     (this.#real()[level] as (...a: unknown[]) => void)(...args);
   }
 
@@ -74,7 +75,11 @@ export class LazyRequestLogger {
  * Fastify's childLoggerFactory: a lazy child, unless the route asks for its own level or serializers (then the
  * child must exist at once for them to apply).
  */
-export function lazyChildLogger(logger: FastifyBaseLogger, bindings: Bindings, options: { level?: string; serializers?: unknown }): FastifyBaseLogger {
+export function lazyChildLogger(
+  logger: FastifyBaseLogger,
+  bindings: Bindings,
+  options: { level?: string; serializers?: unknown },
+): FastifyBaseLogger {
   if (options.level !== undefined || options.serializers !== undefined) return logger.child(bindings, options as never);
-  return new LazyRequestLogger(logger, bindings) as unknown as FastifyBaseLogger;
+  return new LazyRequestLogger(logger, bindings);
 }

@@ -1,0 +1,66 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from './config.ts';
+import { createPool } from './db/pool.ts';
+import { createReadRouter } from './db/read-router.ts';
+import type { RouteDeps } from './deps.ts';
+import { createResponseCache } from './idempotency/response-cache.ts';
+import { createChargeBatcher } from './payments/batcher.ts';
+import { createPaymentService } from './payments/service.ts';
+import { createMetrics } from './plugins/external/metrics.ts';
+import { createRedis, createRedisCluster, type RedisClient } from './plugins/external/redis.ts';
+import { createRedisGuard, type RedisGuard } from './plugins/external/redis-guard.ts';
+
+/** Everything an app owns besides its routes; `close()` releases it all. */
+export interface Services {
+  readonly deps: RouteDeps;
+  readonly redisGuard: RedisGuard;
+  close(): Promise<void>;
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+function redisClient(config: Config, log: FastifyBaseLogger): RedisClient | undefined {
+  const options = {
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    onError: (error: Error) => log.debug({ err: error.message }, 'redis connection error'),
+  };
+  if (config.redisClusterNodes !== undefined) return createRedisCluster(config.redisClusterNodes, options);
+  return config.redisUrl === undefined ? undefined : createRedis(config.redisUrl, options);
+}
+
+/** The pools, Redis, caches, metrics and the payment service, wired from the configuration. */
+export function createServices(config: Config, databaseUrl: string, version: string, log: FastifyBaseLogger): Services {
+  const db = createPool(config, databaseUrl);
+  const redis = redisClient(config, log);
+  // Read-only endpoints may use a replica; money and idempotency decisions always use `db`, the primary.
+  const reads = createReadRouter(config, db, (error) =>
+    log.warn({ err: message(error) }, 'read replica failed; reading from the primary'),
+  );
+  const metrics = createMetrics(db);
+  const redisGuard = createRedisGuard(redis, (operation, error) => {
+    metrics.redisErrors.inc({ operation });
+    log.warn({ operation, err: message(error) }, 'redis unavailable; skipping it');
+  });
+  const cache = createResponseCache({
+    redis: redisGuard,
+    ttlSeconds: config.cacheTtlSeconds,
+    memoryEntries: config.memoryCacheEntries,
+    events: metrics.cacheEvents,
+  });
+  const batchSettings = {
+    maxSize: config.batchMaxSize,
+    maxWaitMs: config.batchMaxWaitMs,
+    maxInFlight: config.batchMaxInFlight,
+  };
+  const batcher = config.batchEnabled ? createChargeBatcher(db, batchSettings, metrics.batchEvents) : undefined;
+  const payments = createPaymentService({ db, cache, batcher });
+  return {
+    deps: { config, db, reads, cache, payments, metrics, version },
+    redisGuard,
+    async close() {
+      redis?.disconnect();
+      await reads.end();
+      await db.end();
+    },
+  };
+}

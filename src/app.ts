@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { createKeyRing } from './auth/key-ring.ts';
+import { createKeyStore, type KeyStore } from './auth/key-ring.ts';
 import type { Config } from './config.ts';
 import { ERRORS, renderProblem } from './lib/errors.ts';
 import { paymentRoutes } from './payments/routes.ts';
@@ -24,6 +24,13 @@ import { userRoutes } from './users/routes.ts';
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The API keys in use; the server replaces them on SIGHUP. */
+    keys: KeyStore;
+  }
+}
 
 export interface AppOptions {
   readonly config: Config;
@@ -98,7 +105,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerSecurityHeaders(app);
   registerJsonBody(app);
   registerProblems(app);
-  registerAuth(app, createKeyRing(config.apiKeys));
+  const keys = createKeyStore(config.apiKeys);
+  app.decorate('keys', keys);
+  registerAuth(app, keys);
   await registerRateLimit(app, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs }, services.redisGuard);
   await registerDocs(app);
 

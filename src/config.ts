@@ -1,14 +1,11 @@
 // One schema for every setting PicoPay reads from the environment, validated once at boot.
 // A bad value stops start-up with one line naming the variable; nothing reads process.env elsewhere.
+import { KeyConfigError, loadApiKeys, type ApiKeyEntry } from './auth/key-config.ts';
+
+export type { ApiKeyEntry } from './auth/key-config.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-export interface ApiKeyEntry {
-  readonly client: string;
-  readonly key: string;
-  readonly admin: boolean;
-}
 
 export interface Config {
   readonly nodeEnv: string;
@@ -106,27 +103,6 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   return raw;
 }
 
-const CLIENT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-const API_KEY = /^[\x21-\x7e]{16,256}$/;
-
-/** "client:key,key2" → entries; a bare key belongs to client "default". */
-export function parseKeyList(name: string, raw: string | undefined, admin: boolean): ApiKeyEntry[] {
-  if (raw === undefined) return [];
-  return raw.split(',').map((item, index) => {
-    const trimmed = item.trim();
-    const colon = trimmed.indexOf(':');
-    const client = colon > 0 ? trimmed.slice(0, colon) : 'default';
-    const key = colon > 0 ? trimmed.slice(colon + 1) : trimmed;
-    if (!CLIENT_NAME.test(client)) {
-      throw new ConfigError(`${name} entry ${index + 1}: client name must be 1-64 of A-Z a-z 0-9 _ . -`);
-    }
-    if (!API_KEY.test(key)) {
-      throw new ConfigError(`${name} entry ${index + 1}: key must be 16-256 printable ASCII characters`);
-    }
-    return { client, key, admin };
-  });
-}
-
 function redisUrlFrom(env: Env): string | undefined {
   const fromUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
   if (fromUrl !== undefined) return fromUrl;
@@ -155,6 +131,24 @@ function redisClusterNodesFrom(env: Env): RedisNode[] | undefined {
   });
 }
 
+/**
+ * The key ring's entries from APP_API_KEY, APP_API_KEYS, APP_ADMIN_API_KEYS and APP_KEYS_FILE. Also what SIGHUP
+ * re-reads (the file may have changed; the variables cannot).
+ */
+export function apiKeysFrom(env: Env = process.env): ApiKeyEntry[] {
+  try {
+    return loadApiKeys({
+      apiKey: read(env, 'APP_API_KEY'),
+      apiKeys: read(env, 'APP_API_KEYS'),
+      adminApiKeys: read(env, 'APP_ADMIN_API_KEYS'),
+      keysFile: read(env, 'APP_KEYS_FILE'),
+    });
+  } catch (error) {
+    if (error instanceof KeyConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
   const production = nodeEnv === 'production';
@@ -162,13 +156,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   }
-  const apiKeys = [
-    ...parseKeyList('APP_API_KEY', read(env, 'APP_API_KEY'), false),
-    ...parseKeyList('APP_API_KEYS', read(env, 'APP_API_KEYS'), false),
-    ...parseKeyList('APP_ADMIN_API_KEYS', read(env, 'APP_ADMIN_API_KEYS'), true),
-  ];
-  if (production && !apiKeys.some((k) => !k.admin)) {
-    throw new ConfigError('APP_API_KEY or APP_API_KEYS must be set when NODE_ENV=production');
+  const apiKeys = apiKeysFrom(env);
+  if (production && apiKeys.length === 0) {
+    throw new ConfigError('APP_API_KEY, APP_API_KEYS or APP_KEYS_FILE must be set when NODE_ENV=production');
   }
   const config: Config = {
     nodeEnv,

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { checkServerTimeouts } from './db/server-timeouts.ts';
 import { ensureDevelopmentKey } from './auth/dev-keys.ts';
+import { reloadKeysOnHangup } from './auth/reload.ts';
 
 function startupLine(message: string): void {
   process.stderr.write(`picopay: ${message}\n`);
@@ -62,6 +63,7 @@ async function requireBoundedWaits(config: Config, database: Database): Promise<
 /** One process serving HTTP: a worker under WEB_CONCURRENCY, or the whole server when it is 1. */
 async function serve(config: Config, databaseUrl: string, onClosed: () => Promise<void>): Promise<string> {
   const app = await buildApp({ config, databaseUrl });
+  reloadKeysOnHangup(app.keys, startupLine);
   const redis =
     config.redisClusterNodes !== undefined ? 'cluster' : config.redisUrl !== undefined ? 'single' : 'disabled';
   app.log.info(
@@ -69,7 +71,8 @@ async function serve(config: Config, databaseUrl: string, onClosed: () => Promis
     redis === 'disabled' ? 'no Redis configured: in-process idempotency cache only' : `Redis configured (${redis})`,
   );
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close pools, then the rest (embedded database).
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  // SIGHUP is not a stop here: it reloads the API keys (reloadKeysOnHangup).
+  closeWithGrace({ delay: 10_000, skip: ['SIGHUP'] }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal }, 'shutting down');
     await app.close();
@@ -91,12 +94,16 @@ async function supervise(config: Config, databaseUrl: string, stopDatabase: () =
       fork();
     });
   };
+  // Each worker holds its own key ring: pass a reload on to all of them.
+  process.on('SIGHUP', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+  });
   for (let i = 0; i < config.webConcurrency; i++) fork();
   await new Promise<void>((resolve) => {
     let listening = 0;
     cluster.on('listening', () => ++listening === config.webConcurrency && resolve());
   });
-  closeWithGrace({ delay: 15_000 }, async ({ signal }) => {
+  closeWithGrace({ delay: 15_000, skip: ['SIGHUP'] }, async ({ signal }) => {
     stopping = true;
     startupLine(`${signal ?? 'stop'}: draining ${config.webConcurrency} workers`);
     const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);

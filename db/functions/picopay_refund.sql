@@ -5,8 +5,10 @@
 -- amount does not fit that exponent), since only the charge knows its currency; NULL: the whole remaining amount. An
 -- amount that does not fit the charge's currency is a validation error, not a decision about the charge: it records
 -- nothing and frees the key (outcome 'invalid_amount' with the currency's exponent).
+-- A charge belongs to the client that made it: another client's charge is declined exactly like a missing one
+-- (charge_not_found, no existence leak) unless p_any_charge (the caller's key holds refunds:any).
 CREATE OR REPLACE FUNCTION picopay_refund(p_client text, p_key text, p_fingerprint bytea, p_charge_id bigint,
-  p_amounts bigint[], p_reason text,
+  p_amounts bigint[], p_reason text, p_any_charge boolean,
   OUT outcome text, OUT status smallint, OUT code text, OUT body text, OUT currency_exponent smallint)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -22,7 +24,7 @@ BEGIN
   END IF;
 
   SELECT * INTO charge FROM ledger_entries WHERE id = p_charge_id AND type = 'charge';
-  IF NOT FOUND THEN
+  IF NOT FOUND OR NOT (p_any_charge OR charge.client = p_client) THEN
     outcome := 'declined'; status := 404; code := 'charge_not_found';
     body := picopay_record_decline(p_client, p_key, status, code, 'Charge not found', 'Charge not found');
     RETURN;

@@ -11,7 +11,11 @@ export interface ErrorSpec {
 
 export const ERRORS = {
   unauthorized: { status: 401, title: 'Unauthorized', detail: 'Invalid or missing API Key' },
-  forbidden: { status: 403, title: 'Forbidden', detail: 'This API key may not call this endpoint' },
+  insufficient_scope: {
+    status: 403,
+    title: 'Insufficient scope',
+    detail: 'This API key lacks the scope this endpoint needs',
+  },
   invalid_idempotency_key: {
     status: 400,
     title: 'Invalid Idempotency-Key',
@@ -22,8 +26,8 @@ export const ERRORS = {
   headers_too_large: { status: 431, title: 'Request headers too large', detail: 'The request headers are too large' },
   insufficient_balance: { status: 400, title: 'Insufficient balance', detail: 'Insufficient balance' },
   user_not_found: { status: 404, title: 'User not found', detail: 'User not found' },
-  transaction_not_found: { status: 404, title: 'Transaction not found', detail: 'Transaction not found' },
   charge_not_found: { status: 404, title: 'Charge not found', detail: 'Charge not found' },
+  refund_not_found: { status: 404, title: 'Refund not found', detail: 'Refund not found' },
   not_found: { status: 404, title: 'Not found', detail: 'No such endpoint' },
   method_not_allowed: { status: 405, title: 'Method not allowed', detail: 'Method not allowed' },
   idempotency_key_in_use: {
@@ -122,20 +126,33 @@ export function failure(code: ErrorCode, detail?: string, errors?: readonly Fiel
 }
 
 /** Thrown from deep inside request handling (auth hook, parsers) and rendered by the error handler. */
+/** RFC 9457 extension members a problem may carry: the closed set PicoPay uses. */
+export interface ProblemExtras {
+  /** insufficient_scope: the scope the key lacks. */
+  readonly scope?: string;
+}
+
 export class ProblemError extends Error {
   readonly code: ErrorCode;
   readonly detail: string | undefined;
   readonly errors: readonly FieldError[] | undefined;
-  constructor(code: ErrorCode, detail?: string, errors?: readonly FieldError[]) {
+  readonly extras: ProblemExtras | undefined;
+  constructor(code: ErrorCode, detail?: string, errors?: readonly FieldError[], extras?: ProblemExtras) {
     super(detail ?? ERRORS[code].detail);
     this.code = code;
     this.detail = detail;
     this.errors = errors;
+    this.extras = extras;
   }
 }
 
 /** RFC 9457 problem body. Member order matches picopay_problem() in SQL so recorded declines are byte-equal. */
-export function renderProblem(code: ErrorCode, detail?: string, errors?: readonly FieldError[]): string {
+export function renderProblem(
+  code: ErrorCode,
+  detail?: string,
+  errors?: readonly FieldError[],
+  extras?: ProblemExtras,
+): string {
   const spec: ErrorSpec = ERRORS[code];
   const body: Record<string, unknown> = {
     type: `urn:picopay:problem:${code}`,
@@ -145,5 +162,6 @@ export function renderProblem(code: ErrorCode, detail?: string, errors?: readonl
     code,
   };
   if (errors !== undefined && errors.length > 0) body.errors = errors;
+  if (extras?.scope !== undefined) body.scope = extras.scope;
   return JSON.stringify(body);
 }

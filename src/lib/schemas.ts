@@ -48,7 +48,9 @@ export const Transaction = ResponseObject({
   status: Type.Literal('completed'),
   idempotency_key: Type.Union([Type.String(), Type.Null()]),
   description: Type.Union([Type.String(), Type.Null()]),
-  metadata: Type.Record(Type.String(), Type.String()),
+  metadata: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()], {
+    description: "null in another client's entry of a user's history (without read:all)",
+  }),
   balance_after: Type.Number(),
   balance_after_minor: Type.Integer(),
   created_at: Type.String({ format: 'date-time' }),
@@ -65,6 +67,7 @@ export const Problem = ResponseObject(
     status: Type.Integer(),
     detail: Type.String(),
     code: Type.String(),
+    scope: Type.Optional(Type.String({ description: 'insufficient_scope: the scope the API key lacks' })),
     errors: Type.Optional(
       Type.Array(ResponseObject({ field: Type.String(), message: Type.String(), code: Type.Optional(Type.String()) })),
     ),
@@ -111,4 +114,10 @@ export function responses(
 }
 
 /** Errors every authenticated route can answer with. */
-export const COMMON_ERRORS = ['unauthorized', 'internal_error', 'database_unavailable', 'rate_limited'] as const;
+export const COMMON_ERRORS = [
+  'unauthorized',
+  'insufficient_scope',
+  'internal_error',
+  'database_unavailable',
+  'rate_limited',
+] as const;

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ROUTE_SCOPES } from '../auth/scopes.ts';
 import type { RouteDeps } from '../deps.ts';
 import type { Failure } from '../lib/errors.ts';
 import { COMMON_ERRORS, responses } from '../lib/schemas.ts';
@@ -22,7 +23,7 @@ export function chargeRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
     app.post(
       '/charge',
       {
-        config: { access: 'client' },
+        config: { scopes: ROUTE_SCOPES.charge },
         preValidation: requireIdempotencyKey,
         schema: {
           summary: 'Charge a user, exactly once per Idempotency-Key',

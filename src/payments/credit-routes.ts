@@ -1,19 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ROUTE_SCOPES } from '../auth/scopes.ts';
 import type { RouteDeps } from '../deps.ts';
 import { COMMON_ERRORS, IdParam, responses } from '../lib/schemas.ts';
 import { moneyStatus, requireIdempotencyKey, sendMoneyResult, toMoneyRequest } from './money-request.ts';
 import { CreditBody, IdempotencyHeaders, MoneyMovement } from './schemas.ts';
 
-/** POST /users/{id}/credits (admin): money in, exactly once per (client, Idempotency-Key). */
+/** POST /users/{id}/credits (credits:write): money in, exactly once per (client, Idempotency-Key). */
 export function creditRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/users/:id/credits',
       {
-        config: { access: 'admin' },
+        config: { scopes: ROUTE_SCOPES.credit },
         preValidation: requireIdempotencyKey,
         schema: {
-          summary: 'Credit a user, exactly once per Idempotency-Key (admin); opens the currency account if needed',
+          summary: 'Credit a user, exactly once per Idempotency-Key; opens the currency account if needed',
           tags: ['users'],
           security: [{ ApiKey: [] }],
           params: IdParam,
@@ -23,7 +24,6 @@ export function creditRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
             { 200: MoneyMovement },
             [
               ...COMMON_ERRORS,
-              'forbidden',
               'invalid_idempotency_key',
               'invalid_json',
               'user_not_found',

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ROUTE_SCOPES } from '../auth/scopes.ts';
 import type { FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../deps.ts';
 import { failure, type Failure, type FieldError } from '../lib/errors.ts';
@@ -52,7 +53,7 @@ export function refundRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
     app.post(
       '/charges/:id/refunds',
       {
-        config: { access: 'client' },
+        config: { scopes: ROUTE_SCOPES.refund },
         preValidation: refundPreValidation,
         schema: {
           summary: 'Refund a charge, in full or in part, exactly once per Idempotency-Key',

@@ -8,9 +8,9 @@ export const CHARGE_BATCH_SQL = `SELECT outcome, status, code, body FROM picopay
   $1::text[], $2::text[], $3::bytea[], $4::bigint[], $5::text[], $6::bigint[], $7::text[], $8::jsonb[])`;
 const CREDIT_SQL = 'SELECT outcome, status, code, body FROM picopay_credit($1, $2, $3, $4, $5, $6, $7, $8, $9)';
 const REFUND_SQL =
-  'SELECT outcome, status, code, body, currency_exponent FROM picopay_refund($1, $2, $3, $4, $5::bigint[], $6)';
+  'SELECT outcome, status, code, body, currency_exponent FROM picopay_refund($1, $2, $3, $4, $5::bigint[], $6, $7)';
 const TRANSACTION_JSON = `
-  SELECT picopay_transaction_json(e, a.exponent, a.currency) AS json, e.type
+  SELECT picopay_transaction_json(e, a.exponent, a.currency) AS json, e.type, e.client
     FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
    WHERE e.id = $1`;
 
@@ -21,14 +21,22 @@ async function single(db: Db, name: string, text: string, values: unknown[]): Pr
   return row;
 }
 
+/** A ledger entry as GET /charges/{id} and /refunds/{id} find it. */
+export interface FoundTransaction {
+  readonly json: string;
+  readonly type: string;
+  /** The client that made it (null for opening balances). */
+  readonly client: string | null;
+}
+
 export interface PaymentRepository {
   charge(db: Db, call: MoneyCall): Promise<OutcomeRow>;
   /** Several charges in one transaction (group commit); one row per call, in order. */
   chargeBatch(db: Db, calls: readonly MoneyCall[]): Promise<OutcomeRow[]>;
   credit(db: Db, call: MoneyCall): Promise<OutcomeRow>;
   refund(db: Db, call: RefundCall): Promise<OutcomeRow>;
-  /** A ledger entry rendered as a transaction object, with its type; undefined when there is none. */
-  findTransaction(db: Db, id: bigint): Promise<{ json: string; type: string } | undefined>;
+  /** A ledger entry rendered as a transaction object, with its type and owner; undefined when there is none. */
+  findTransaction(db: Db, id: bigint): Promise<FoundTransaction | undefined>;
 }
 
 export const paymentRepository: PaymentRepository = {
@@ -83,10 +91,11 @@ export const paymentRepository: PaymentRepository = {
       c.chargeId.toString(),
       c.amounts?.map((a) => a?.toString() ?? null) ?? null,
       c.reason,
+      c.anyCharge,
     ]),
 
   async findTransaction(db, id) {
-    const result = await db.query<{ json: string; type: string }>(
+    const result = await db.query<FoundTransaction>(
       statement(db, 'transaction_json', TRANSACTION_JSON, [id.toString()]),
     );
     return result.rows[0];

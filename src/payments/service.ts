@@ -1,5 +1,5 @@
 import type { Db } from '../db/pool.ts';
-import type { Caller } from '../auth/key-ring.ts';
+import { hasScope, type Caller } from '../auth/key-ring.ts';
 import { failure } from '../lib/errors.ts';
 import { exactlyOnce } from '../idempotency/exactly-once.ts';
 import { fingerprint, refundFingerprint } from '../idempotency/idempotency-key.ts';
@@ -66,7 +66,8 @@ export function createPaymentService(deps: PaymentServiceDeps): PaymentService {
       return exactlyOnce(
         cache,
         call,
-        (scope) => repository.refund(db, { ...scope, chargeId, amounts, reason }),
+        (scope) =>
+          repository.refund(db, { ...scope, chargeId, amounts, reason, anyCharge: hasScope(caller, 'refunds:any') }),
         invalid,
       );
     },

@@ -35,6 +35,8 @@ export interface RefundCall extends KeyScope {
   /** Minor units at each exponent 0..4 (null where the amount does not fit it); null: the whole remaining amount. */
   readonly amounts: readonly (bigint | null)[] | null;
   readonly reason: string | null;
+  /** The caller may refund any client's charge (refunds:any); otherwise only its own. */
+  readonly anyCharge: boolean;
 }
 
 export type Outcome = 'created' | 'declined' | 'replayed' | 'key_reused' | 'key_in_use' | 'invalid_amount';

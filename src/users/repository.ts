@@ -15,6 +15,18 @@ export interface TransactionFilter {
   readonly createdBefore: string | null;
 }
 
+export interface PageRequest {
+  /** The cursor: entries older than this id; null from the newest. */
+  readonly before: bigint | null;
+  readonly limit: number;
+  readonly filter: TransactionFilter;
+  /**
+   * Whose entries are shown whole: other clients' come without idempotency key, description and metadata (see
+   * db/functions/picopay_redacted.sql). null: everything whole (read:all).
+   */
+  readonly viewer: string | null;
+}
+
 export interface TransactionPage {
   /** Each item is a transaction object rendered by picopay_transaction_json(). */
   readonly items: readonly string[];
@@ -26,7 +38,7 @@ const USER_JSON = 'SELECT picopay_user_json($1) AS json';
 // Keyset pagination, newest first; one extra row tells whether another page exists. The time range compares
 // created_at at the millisecond precision it is shown with, so a created_at read from a response is an exact bound.
 const USER_TRANSACTIONS = `
-  SELECT picopay_transaction_json(e, a.exponent, a.currency) AS json, e.id
+  SELECT picopay_transaction_json(picopay_redacted(e, $7), a.exponent, a.currency) AS json, e.id
     FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
    WHERE e.user_id = $1 AND ($2::bigint IS NULL OR e.id < $2)
      AND ($3::text IS NULL OR e.type = $3)
@@ -48,13 +60,8 @@ export const userRepository = {
     return result.rows[0]?.json ?? undefined;
   },
 
-  async transactions(
-    db: Db,
-    userId: bigint,
-    before: bigint | null,
-    limit: number,
-    filter: TransactionFilter,
-  ): Promise<TransactionPage> {
+  async transactions(db: Db, userId: bigint, page: PageRequest): Promise<TransactionPage> {
+    const { before, limit, filter, viewer } = page;
     const result = await db.query<{ json: string; id: bigint }>(
       statement(db, 'user_transactions', USER_TRANSACTIONS, [
         userId.toString(),
@@ -63,6 +70,7 @@ export const userRepository = {
         filter.createdAfter,
         filter.createdBefore,
         limit + 1,
+        viewer,
       ]),
     );
     const rows = result.rows.slice(0, limit);

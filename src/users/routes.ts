@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncTypebox, FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import { hasScope } from '../auth/key-ring.ts';
+import { ROUTE_SCOPES } from '../auth/scopes.ts';
 import type { RouteDeps } from '../deps.ts';
 import { isUnavailable } from '../db/pool.ts';
 import { readOnly } from '../db/read-only.ts';
@@ -12,18 +14,18 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 type Routes = Parameters<FastifyPluginCallbackTypebox>[0];
 
-/** POST /users (admin): a user with opening balances, each a credit entry. */
+/** POST /users (users:write): a user with opening balances, each a credit entry. */
 function createUserRoute(app: Routes, deps: RouteDeps): void {
   app.post(
     '/users',
     {
-      config: { access: 'admin' },
+      config: { scopes: ROUTE_SCOPES.createUser },
       schema: {
-        summary: 'Create a user with optional opening balances (admin)',
+        summary: 'Create a user with optional opening balances',
         tags: ['users'],
         security: [{ ApiKey: [] }],
         body: CreateUserBody,
-        response: responses({ 201: User }, [...COMMON_ERRORS, 'forbidden', 'invalid_json', 'validation_failed']),
+        response: responses({ 201: User }, [...COMMON_ERRORS, 'invalid_json', 'validation_failed']),
       },
     },
     async (request, reply) => {
@@ -46,7 +48,7 @@ function getUserRoute(app: Routes, deps: RouteDeps): void {
   app.get(
     '/users/:id',
     {
-      config: { access: 'client' },
+      config: { scopes: ROUTE_SCOPES.readUsers },
       schema: {
         summary: 'A user and its balances',
         tags: ['users'],
@@ -75,7 +77,7 @@ function transactionsRoute(app: Routes, deps: RouteDeps): void {
   app.get(
     '/users/:id/transactions',
     {
-      config: { access: 'client' },
+      config: { scopes: ROUTE_SCOPES.readUsers },
       schema: {
         summary: "A user's ledger entries, newest first, cursor-paginated; filter by type and creation time",
         tags: ['users'],
@@ -90,13 +92,19 @@ function transactionsRoute(app: Routes, deps: RouteDeps): void {
       const cursor = request.query.cursor === undefined ? null : BigInt(request.query.cursor);
       const filter = transactionFilter(request.query);
       if (Array.isArray(filter)) return sendProblem(reply, 'validation_failed', 'The request is invalid', filter);
-      const limit = request.query.limit ?? 20;
+      const caller = request.caller!;
+      const pageRequest = {
+        before: cursor,
+        limit: request.query.limit ?? 20,
+        filter,
+        viewer: hasScope(caller, 'read:all') ? null : caller.client,
+      };
       const page = await readOnly(
         deps.reads,
         reply,
         async (db) => {
           const user = await userRepository.find(db, userId);
-          return user === undefined ? undefined : userRepository.transactions(db, userId, cursor, limit, filter);
+          return user === undefined ? undefined : userRepository.transactions(db, userId, pageRequest);
         },
         (found) => found === undefined,
       );

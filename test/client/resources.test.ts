@@ -1,20 +1,18 @@
 // Every client method against the real server over real HTTP.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PicoPay, PicoPayApiError, type Transaction } from '../../packages/client/src/index.ts';
+import {
+  PicoPay,
+  PicoPayApiError,
+  PicoPayInsufficientScopeError,
+  type Transaction,
+} from '../../packages/client/src/index.ts';
 import { checkInvariantsAfterFile, KEYS, newKey, startApp } from '../helpers/app.ts';
 
 checkInvariantsAfterFile();
 const { url } = await startApp({}, { listen: true });
 const admin = new PicoPay({ baseUrl: url, apiKey: KEYS.admin });
 const checkout = new PicoPay({ baseUrl: url, apiKey: KEYS.checkout });
-
-// The refund route is being built; until the server has it, an unknown route answers 404 not_found.
-const probe = await admin.charges.refund(999_999_999_999).catch((e: unknown) => e);
-const refundSkip =
-  probe instanceof PicoPayApiError && probe.status === 404 && probe.code === 'not_found'
-    ? 'refund endpoint not available'
-    : false;
 
 test('users.create and users.retrieve: exact balances in minor units', async () => {
   const created = await admin.users.create({ name: 'Ada', balances: { USD: '1000.00', JPY: 500, KWD: '1.5' } });
@@ -67,7 +65,7 @@ test('a key reused for another request is a 422 idempotency_key_reused; an unkno
   await assert.rejects(
     checkout.charges.retrieve(999_999_999),
     (e: unknown) =>
-      e instanceof PicoPayApiError && e.status === 404 && e.code === 'transaction_not_found' && e.attempts === 1,
+      e instanceof PicoPayApiError && e.status === 404 && e.code === 'charge_not_found' && e.attempts === 1,
   );
 });
 
@@ -96,7 +94,7 @@ test('users.transactions iterates every page, newest first, following next_curso
   assert.deepEqual(one.data, pages[1]);
 });
 
-test('charges.refund returns the money result and replays with its key', { skip: refundSkip }, async () => {
+test('charges.refund returns the money result and replays with its key', async () => {
   // The admin key may call every route, whatever access the refund route ends up requiring.
   const user = (await admin.users.create({ balances: { USD: '10.00' } })).data;
   const charge = (await admin.charges.create({ user_id: user.id, amount: '4.00', currency: 'USD' })).data.transaction;
@@ -118,4 +116,24 @@ test('charges.refund returns the money result and replays with its key', { skip:
   );
   assert.equal(again.replayed, true);
   assert.deepEqual(again.data, refunded.data);
+});
+
+test('a key without the scope gets a typed PicoPayInsufficientScopeError naming it, after one attempt', async () => {
+  const user = (await admin.users.create({ balances: { USD: '1.00' } })).data;
+  await assert.rejects(
+    checkout.users.create({ name: 'not allowed' }),
+    (e: unknown) =>
+      e instanceof PicoPayInsufficientScopeError &&
+      e.status === 403 &&
+      e.code === 'insufficient_scope' &&
+      e.scope === 'users:write' &&
+      e.attempts === 1,
+  );
+  const billing = new PicoPay({ baseUrl: url, apiKey: KEYS.billing });
+  const charged = await checkout.charges.create({ user_id: user.id, amount: '0.50', currency: 'USD' });
+  await assert.rejects(
+    billing.charges.retrieve(charged.data.transaction.id),
+    (e: unknown) => e instanceof PicoPayApiError && e.status === 404 && e.code === 'charge_not_found',
+    "another client's charge is not found",
+  );
 });

@@ -141,7 +141,7 @@ test('a 4xx decision is never retried, and surfaces as a typed error', async () 
   for (const [status, code] of [
     [400, 'insufficient_balance'],
     [401, 'unauthorized'],
-    [403, 'forbidden'],
+    [403, 'insufficient_scope'],
     [404, 'user_not_found'],
     [422, 'validation_failed'],
   ] as const) {

@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createPool, type Db } from '../../src/db/pool.ts';
 import { createResponseCache } from '../../src/idempotency/response-cache.ts';
 import { createRedisGuard } from '../../src/plugins/external/redis-guard.ts';
+import { CLIENT_SCOPES } from '../../src/auth/scopes.ts';
 import { createChargeBatcher } from '../../src/payments/batcher.ts';
 import { createPaymentService } from '../../src/payments/service.ts';
 import { checkInvariantsAfterFile, createUser, DATABASE_URL, newKey, startApp } from '../helpers/app.ts';
@@ -25,7 +26,7 @@ function countingPool(): { db: Db; queries: () => number; end: () => Promise<voi
   return { db, queries: () => count, end: () => pool.end() };
 }
 
-const caller = { client: 'round-trips', admin: false, maskedKey: '****' };
+const caller = { client: 'round-trips', scopes: new Set(CLIENT_SCOPES), maskedKey: '****' };
 const noEvents = { lookup: () => {} };
 const noRedis = createRedisGuard(undefined, () => {});
 

@@ -88,19 +88,22 @@ describe('401 unauthorized', () => {
   });
 });
 
-describe('403 forbidden and admin rights', () => {
+describe('403 insufficient_scope and admin rights', () => {
   for (const name of ['checkout', 'checkoutRotated', 'billing'] as const) {
-    test(`the ${name} client key on POST /users and POST /users/:id/credits → 403 forbidden, nothing credited`, async () => {
+    test(`the ${name} client key on POST /users and POST /users/:id/credits → 403 insufficient_scope, nothing credited`, async () => {
       const headers = { 'x-api-key': KEYS[name], 'content-type': 'application/json', 'idempotency-key': newKey() };
       const created = await app.inject({ method: 'POST', url: '/users', headers, payload: '{"name":"x"}' });
-      assertProblem(created, 403, 'forbidden');
+      assertProblem(created, 403, 'insufficient_scope');
+      assert.equal(created.json().scope, 'users:write');
       const credit = {
         method: 'POST',
         url: `/users/${user.id}/credits`,
         headers,
         payload: '{"amount":5,"currency":"USD"}',
       } as const;
-      assertProblem(await app.inject(credit), 403, 'forbidden');
+      const denied = await app.inject(credit);
+      assertProblem(denied, 403, 'insufficient_scope');
+      assert.match(denied.json().detail, /credits:write/);
       assert.equal(await balanceMinor(app, user.id), 10000);
     });
   }

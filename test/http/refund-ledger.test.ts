@@ -63,7 +63,7 @@ describe('reading refunds', () => {
     for (const url of [`/refunds/${tx.id}`, '/refunds/9000000000', `/charges/${res.json().id}`]) {
       const missing = await get(url);
       assert.equal(missing.statusCode, 404, url);
-      assert.equal(missing.json().code, 'transaction_not_found');
+      assert.equal(missing.json().code, url.startsWith('/refunds/') ? 'refund_not_found' : 'charge_not_found');
     }
   });
 

@@ -233,10 +233,13 @@ describe('what can be refunded', () => {
     assert.equal(await balanceMinor(app, user.id), 900);
   });
 
-  test('any client key may refund any charge (charges belong to users, not to clients); no key is 401', async () => {
+  test("a client refunds its own charges; another client's is charge_not_found; an admin key may; no key is 401", async () => {
     const user = await createUser(app, { USD: 10 });
     const tx = await charge(user.id, 3);
-    assert.equal((await refund(tx.id, { amount: 1 }, newKey(), KEYS.billing)).statusCode, 200);
+    const other = await refund(tx.id, { amount: 1 }, newKey(), KEYS.billing);
+    assert.equal(other.statusCode, 404, other.body);
+    assert.equal(other.json().code, 'charge_not_found');
+    assert.equal((await refund(tx.id, { amount: 1 }, newKey(), KEYS.checkoutRotated)).statusCode, 200);
     assert.equal((await refund(tx.id, { amount: 1 }, newKey(), KEYS.admin)).statusCode, 200);
     const anonymous = await app.inject({
       method: 'POST',

@@ -133,7 +133,7 @@ describe('transactions', () => {
       headers: reader,
     });
     assert.equal(notCharge.statusCode, 404);
-    assert.equal(notCharge.json().code, 'transaction_not_found');
+    assert.equal(notCharge.json().code, 'charge_not_found');
   });
 
   test('GET /users/{id}/transactions pages newest first with next_cursor until null', async () => {

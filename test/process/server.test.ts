@@ -29,7 +29,7 @@ test('production refuses to start without APP_API_KEY(S)', () => {
     timeout: 30_000,
   });
   assert.equal(run.status, 1);
-  assert.match(run.stderr, /APP_API_KEY or APP_API_KEYS must be set/);
+  assert.match(run.stderr, /APP_API_KEY, APP_API_KEYS or APP_KEYS_FILE must be set/);
 });
 
 test('the server charges over real HTTP and exits 0 on SIGTERM after finishing', async () => {

@@ -128,7 +128,7 @@ const TRANSACTION = {
     status: { types: { string: true }, enum: { completed: true } },
     idempotency_key: NULLABLE_STRING,
     description: NULLABLE_STRING,
-    metadata: METADATA,
+    metadata: { ...METADATA, types: { object: true, null: true } },
     balance_after: NUMBER,
     balance_after_minor: INTEGER,
     created_at: STRING,

@@ -6,15 +6,15 @@ import type { FieldError } from './types.ts';
  */
 export const API_ERROR_CODES = [
   'unauthorized',
-  'forbidden',
+  'insufficient_scope',
   'invalid_idempotency_key',
   'invalid_json',
   'bad_request',
   'headers_too_large',
   'insufficient_balance',
   'user_not_found',
-  'transaction_not_found',
   'charge_not_found',
+  'refund_not_found',
   'not_found',
   'method_not_allowed',
   'idempotency_key_in_use',
@@ -85,6 +85,18 @@ export class PicoPayError extends Error {
 /** The server answered with an error status (a decline, a validation error, or a transient 409/429/5xx). */
 export class PicoPayApiError extends PicoPayError {
   declare readonly status: number;
+}
+
+/**
+ * 403 insufficient_scope: the API key may not call this route. Never retried: ask for a key with `scope` (the key
+ * holds none of the scopes the route accepts; the narrowest one is named).
+ */
+export class PicoPayInsufficientScopeError extends PicoPayApiError {
+  readonly scope: string | undefined;
+  constructor(init: PicoPayErrorInit & { readonly scope: string | undefined }) {
+    super(init);
+    this.scope = init.scope;
+  }
 }
 
 /** No response: the connection failed or was cut. A money call may or may not have happened: retry with its key. */

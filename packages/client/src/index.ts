@@ -6,6 +6,7 @@ export {
   PicoPayApiError,
   PicoPayConnectionError,
   PicoPayError,
+  PicoPayInsufficientScopeError,
   PicoPayTimeoutError,
   type ErrorCode,
 } from './errors.ts';

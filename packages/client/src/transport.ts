@@ -1,6 +1,12 @@
 // One logical call = up to 1 + maxRetries HTTP attempts, all with the same Idempotency-Key, inside one deadline.
 import type { Route, RouteContract } from './contract.ts';
-import { PicoPayApiError, PicoPayConnectionError, PicoPayError, PicoPayTimeoutError } from './errors.ts';
+import {
+  PicoPayApiError,
+  PicoPayConnectionError,
+  PicoPayError,
+  PicoPayInsufficientScopeError,
+  PicoPayTimeoutError,
+} from './errors.ts';
 import type { ApiResult, FieldError } from './types.ts';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -121,14 +127,14 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 function problemError(response: Response, text: string, key: string | undefined, attempts: number): PicoPayApiError {
-  let body: { code?: unknown; detail?: unknown; errors?: unknown } = {};
+  let body: { code?: unknown; detail?: unknown; errors?: unknown; scope?: unknown } = {};
   try {
     const parsed: unknown = JSON.parse(text);
     if (typeof parsed === 'object' && parsed !== null) body = parsed;
   } catch {
     // Not a problem document (a proxy's HTML page, say): the status alone decides.
   }
-  return new PicoPayApiError({
+  const init = {
     status: response.status,
     code: typeof body.code === 'string' ? body.code : `http_${response.status}`,
     detail: typeof body.detail === 'string' ? body.detail : response.statusText || `HTTP ${response.status}`,
@@ -136,7 +142,14 @@ function problemError(response: Response, text: string, key: string | undefined,
     errors: Array.isArray(body.errors) ? (body.errors as FieldError[]) : [],
     idempotencyKey: key,
     attempts,
-  });
+  };
+  if (init.code === 'insufficient_scope') {
+    return new PicoPayInsufficientScopeError({
+      ...init,
+      scope: typeof body.scope === 'string' ? body.scope : undefined,
+    });
+  }
+  return new PicoPayApiError(init);
 }
 
 export class Transport {

@@ -30,7 +30,11 @@ export interface Transaction {
   status: 'completed';
   idempotency_key: string | null;
   description: string | null;
-  metadata: Metadata;
+  /**
+   * null, like idempotency_key and description, in another client's entry of a user's history (GET
+   * /users/{id}/transactions) unless your key holds read:all.
+   */
+  metadata: Metadata | null;
   balance_after: number;
   balance_after_minor: number;
   /** RFC 3339 timestamp. */

@@ -1,5 +1,13 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { ERRORS, ProblemError, renderProblem, retryAfter, type ErrorCode, type FieldError } from '../../lib/errors.ts';
+import {
+  ERRORS,
+  ProblemError,
+  renderProblem,
+  retryAfter,
+  type ErrorCode,
+  type FieldError,
+  type ProblemExtras,
+} from '../../lib/errors.ts';
 
 export const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -21,6 +29,7 @@ export function sendProblem(
   code: ErrorCode,
   detail?: string,
   errors?: readonly FieldError[],
+  extras?: ProblemExtras,
 ): FastifyReply {
   const status = ERRORS[code].status;
   if (status === 401) reply.header('WWW-Authenticate', 'ApiKey');
@@ -30,7 +39,7 @@ export function sendProblem(
   return reply
     .code(status)
     .type(PROBLEM_TYPE)
-    .send(renderProblem(code, detail, errors));
+    .send(renderProblem(code, detail, errors, extras));
 }
 
 interface ValidationIssue {
@@ -98,7 +107,7 @@ function codeForFastifyError(error: FastifyError): ErrorCode | undefined {
 export function registerProblems(app: FastifyInstance): void {
   app.decorateRequest('bodyCheck', undefined);
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof ProblemError) return sendProblem(reply, error.code, error.detail, error.errors);
+    if (error instanceof ProblemError) return sendProblem(reply, error.code, error.detail, error.errors, error.extras);
     if (error.validation !== undefined) {
       const errors = fieldErrors(error.validation, error.validationContext);
       if (error.validationContext === 'body' && request.bodyCheck !== undefined) {

@@ -1,4 +1,4 @@
-import { Type, type TObject, type TProperties, type TSchema } from 'typebox';
+import { Type, type TObject, type TProperties, type TSchema, type TString } from 'typebox';
 import { ERRORS, RECORDED_DECLINES, retryAfter, type ErrorCode } from './errors.ts';
 
 // Schemas shared by the feature modules. One schema per shape: it validates requests, documents the API (OpenAPI)
@@ -28,13 +28,34 @@ export const Amount = Type.Union([Type.Number(), Type.String({ maxLength: 64 })]
 
 export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, upper case' });
 
-// [\s\S]: the default key pattern ^.*$ does not match keys with line breaks, which would skip value checks.
-export const Metadata = Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), Type.String({ maxLength: 500 }), {
+/**
+ * The one storable-text rule, for every text field a request can store (user name, description, refund reason,
+ * metadata keys and values). PostgreSQL text and jsonb cannot hold U+0000; an unpaired UTF-16 surrogate (legal as a
+ * JSON escape, "\ud800") is not Unicode: text would store U+FFFD instead (not what the client sent) and jsonb refuses
+ * it. The other control characters (C0 but tab and line feed, so CR too; DEL; C1) have no meaning in stored text and
+ * turn into log, CSV and terminal injection downstream (ESC and U+009B start terminal escape sequences); C1 in
+ * practice is Windows-1252 decoded wrongly. TypeBox compiles patterns with the `u` flag, so the class matches lone
+ * surrogates only: a paired one (an emoji) is one code point outside it.
+ */
+export const STORABLE_TEXT_PATTERN = '^[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F\\uD800-\\uDFFF]*$';
+/** What a 422 says about a string that breaks the rule (src/plugins/app/problems.ts maps the pattern to it). */
+export const STORABLE_TEXT_MESSAGE =
+  'must be Unicode text without control characters (tab and line feed allowed) or unpaired surrogates';
+
+/** A string that PostgreSQL stores exactly as sent; lengths count code points, as PostgreSQL's char_length does. */
+export function StorableText(options: { minLength?: number; maxLength: number; description?: string }): TString {
+  return Type.String({ ...options, pattern: STORABLE_TEXT_PATTERN });
+}
+
+// Every key matches the Record's key pattern, so every value is checked ([\s\S]: ^.*$ misses keys with line breaks,
+// whose values would go unchecked); the keys themselves are checked by propertyNames.
+export const Metadata = Type.Record(Type.String({ pattern: '^[\\s\\S]*$' }), StorableText({ maxLength: 500 }), {
   maxProperties: 20,
+  propertyNames: StorableText({ minLength: 1, maxLength: 40 }),
   description: 'Up to 20 string pairs; keys 1-40 characters, values up to 500',
 });
 
-export const Description = Type.Union([Type.String({ maxLength: 500 }), Type.Null()]);
+export const Description = Type.Union([StorableText({ maxLength: 500 }), Type.Null()]);
 
 export const Transaction = ResponseObject({
   id: Type.Integer(),

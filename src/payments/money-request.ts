@@ -58,30 +58,14 @@ interface MoneyFields {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-// PostgreSQL text and jsonb cannot hold U+0000, and an unpaired UTF-16 surrogate (legal in a JSON escape, "\ud800") is
-// not Unicode text: text would store it as U+FFFD (not what the client sent) and jsonb rejects it outright. Either
-// would be a 500 or a silently altered record, so such strings are a validation error instead.
-const NOT_STORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const TEXT_MESSAGE = 'must be Unicode text without U+0000 or unpaired surrogates';
-const isStorableText = (value: unknown): boolean => typeof value !== 'string' || !NOT_STORABLE_TEXT.test(value);
 /**
- * The metadata schema is a TypeBox Record, whose values are only checked under keys matching its key pattern `^.*$`;
- * `.` matches no line terminator, so a key containing \n, \r, U+2028 or U+2029 let any value (a number, an object, a
- * 20 KB string, a nested "\u0000" that jsonb refuses) through. Those keys' values are checked here instead.
- */
-const SCHEMA_CHECKED_KEY = /^.*$/;
-/** A string of at most 500 code points (the schema's maxLength counts code points too). */
-const isMetadataValue = (value: unknown): boolean =>
-  typeof value === 'string' && (value.length <= 500 || (value.length <= 1000 && [...value].length <= 500));
-
-/**
- * Amount, currency, metadata-key and storable-text checks on any body; a field of the wrong type is skipped (the schema
- * reports it).
+ * The amount and currency checks a schema cannot express (exact minor units, a known ISO 4217 code) on any body; a
+ * field of the wrong type is skipped (the schema reports it). Text fields are the schema's (StorableText).
  */
 function checkMoneyFields(body: unknown): MoneyFields {
   const errors: FieldError[] = [];
   if (!isRecord(body)) return { errors, exponent: undefined, amountMinor: 0n };
-  const { amount, currency, metadata, description } = body;
+  const { amount, currency } = body;
   const exponent = typeof currency === 'string' ? currencyExponent(currency) : undefined;
   if (typeof currency === 'string' && exponent === undefined) {
     errors.push({ field: 'currency', message: 'unknown ISO 4217 currency code' });
@@ -91,17 +75,6 @@ function checkMoneyFields(body: unknown): MoneyFields {
     const converted = toMinorUnits(amount, exponent, rawNumberText(body, 'amount'));
     if (converted.ok) amountMinor = converted.minor;
     else errors.push({ field: 'amount', message: converted.message, code: converted.error });
-  }
-  if (!isStorableText(description)) errors.push({ field: 'description', message: TEXT_MESSAGE });
-  if (isRecord(metadata)) {
-    const keys = Object.keys(metadata);
-    if (keys.some((key) => key.length === 0 || key.length > 40)) {
-      errors.push({ field: 'metadata', message: 'keys must be 1-40 characters' });
-    } else if (keys.some((key) => !SCHEMA_CHECKED_KEY.test(key) && !isMetadataValue(metadata[key]))) {
-      errors.push({ field: 'metadata', message: 'values must be strings of at most 500 characters' });
-    } else if (keys.some((key) => !isStorableText(key) || !isStorableText(metadata[key]))) {
-      errors.push({ field: 'metadata', message: `keys and values ${TEXT_MESSAGE}` });
-    }
   }
   return { errors, exponent, amountMinor };
 }

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Amount, ResponseObject, Transaction } from '../lib/schemas.ts';
+import { Amount, ResponseObject, StorableText, Transaction } from '../lib/schemas.ts';
 
 // Request and response shapes of the users routes.
 
@@ -13,7 +13,7 @@ export const User = ResponseObject({
 
 export const CreateUserBody = Type.Object(
   {
-    name: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    name: Type.Optional(Type.Union([StorableText({ maxLength: 200 }), Type.Null()])),
     balances: Type.Optional(Type.Record(Type.String(), Amount, { maxProperties: 50 })),
   },
   { additionalProperties: false },

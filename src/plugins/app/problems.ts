@@ -8,13 +8,14 @@ import {
   type FieldError,
   type ProblemExtras,
 } from '../../lib/errors.ts';
+import { STORABLE_TEXT_MESSAGE, STORABLE_TEXT_PATTERN } from '../../lib/schemas.ts';
 
 export const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
 /**
- * A route's own body checks, the ones a schema cannot express (exact amount, known currency, metadata keys). A route
- * sets it on the request before validation; when the schema rejects the body, the 422 lists these fields too, so a
- * client learns every bad field at once. It must tolerate any body (wrong types are the schema's to report).
+ * A route's own body checks, the ones a schema cannot express (exact amount, known currency). A route sets it on the
+ * request before validation; when the schema rejects the body, the 422 lists these fields too, so a client learns
+ * every bad field at once. It must tolerate any body (wrong types are the schema's to report).
  */
 export type BodyCheck = (body: unknown) => readonly FieldError[];
 
@@ -53,6 +54,18 @@ interface ValidationIssue {
 const asList = (value: unknown): string[] =>
   Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : [];
 
+/** The validator's message, except where it would quote a pattern nobody can read. */
+const messageOf = (issue: ValidationIssue): string =>
+  issue.keyword === 'pattern' && issue.params?.pattern === STORABLE_TEXT_PATTERN
+    ? STORABLE_TEXT_MESSAGE
+    : (issue.message ?? 'is invalid');
+
+/** An issue with an object's key (a propertyNames schema), not with a member of the object. */
+const isKeyIssue = (issue: ValidationIssue): boolean => {
+  const schemaPath = issue.schemaPath ?? '';
+  return schemaPath.endsWith('/propertyNames') && !schemaPath.endsWith('/properties/propertyNames');
+};
+
 /** Validator output → one readable entry per offending field (`amount`, `metadata.order`, `query.limit`). */
 export function fieldErrors(issues: readonly ValidationIssue[], context: string | undefined): FieldError[] {
   const prefix = context === undefined || context === 'body' ? '' : `${context}.`;
@@ -62,8 +75,13 @@ export function fieldErrors(issues: readonly ValidationIssue[], context: string 
   };
   const out = new Map<string, string>();
   const alternatives = new Map<string, string[]>();
+  // A union member of the right type that broke a constraint (too long, not storable text): that is what to report.
+  const constraints = new Map<string, string>();
   for (const issue of issues) {
-    const path = (issue.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+    let instancePath = issue.instancePath ?? '';
+    // A bad key names its object, not the key (which may be any text, even what is refused): "metadata".
+    if (isKeyIssue(issue)) instancePath = instancePath.slice(0, instancePath.lastIndexOf('/'));
+    const path = instancePath.replace(/^\//, '').replaceAll('/', '.');
     if (issue.keyword === 'required') {
       for (const name of asList(issue.params?.requiredProperties ?? issue.params?.missingProperty)) {
         out.set(join(path, name), 'is required');
@@ -72,16 +90,20 @@ export function fieldErrors(issues: readonly ValidationIssue[], context: string 
       for (const name of asList(issue.params?.additionalProperties ?? issue.params?.additionalProperty)) {
         out.set(join(path, name), 'is not an accepted field');
       }
-    } else if (issue.keyword === 'boolean') {
-      continue; // the additionalProperties entry already names the field
+    } else if (issue.keyword === 'boolean' || issue.keyword === 'propertyNames') {
+      continue; // the additionalProperties entry, or the key's own issue, already names the field
     } else if ((issue.schemaPath ?? '').includes('/anyOf/') && issue.keyword === 'type') {
       const field = join(path, '');
       alternatives.set(field, [...(alternatives.get(field) ?? []), ...asList(issue.params?.type)]);
+    } else if (/\/anyOf\/\d+$/.test(issue.schemaPath ?? '') && issue.keyword !== 'const') {
+      const field = join(path, '');
+      if (!constraints.has(field)) constraints.set(field, messageOf(issue));
     } else if (issue.keyword === 'anyOf') {
       const field = join(path, '');
-      out.set(field, `must be ${(alternatives.get(field) ?? ['of another type']).join(' or ')}`);
+      const types = `must be ${(alternatives.get(field) ?? ['of another type']).join(' or ')}`;
+      out.set(field, constraints.get(field) ?? types);
     } else if (!out.has(join(path, ''))) {
-      out.set(join(path, ''), issue.message ?? 'is invalid');
+      out.set(join(path, ''), isKeyIssue(issue) ? `keys ${messageOf(issue)}` : messageOf(issue));
     }
   }
   return [...out].map(([field, message]) => ({ field, message }));

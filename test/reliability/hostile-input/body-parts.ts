@@ -79,6 +79,24 @@ export function userIdPart(uid: number): fc.Arbitrary<FieldPart> {
   );
 }
 
+/**
+ * What the storable-text rule refuses, as JSON string-literal fragments: NUL, lone and half pairs of surrogates, other C0
+ * controls (CR, ESC), and DEL and C1 controls, escaped or as raw UTF-8 (JSON allows them unescaped).
+ */
+export const UNSTORABLE_JSON = [
+  '\\u0000',
+  '\\ud800',
+  '\\udc00',
+  '\\udbff\\u0041',
+  '\\u0001',
+  '\\r',
+  '\\u001b[0m',
+  '\\u007f',
+  '\u007f',
+  '\u0085',
+  '\\u009b',
+] as const;
+
 export function descriptionPart(): fc.Arbitrary<TextPart> {
   return fc.oneof(
     { weight: 6, arbitrary: fc.constant<TextPart>({ label: 'ok', echo: null }) },
@@ -123,11 +141,11 @@ export function descriptionPart(): fc.Arbitrary<TextPart> {
     {
       weight: 1,
       arbitrary: fc
-        .record({ s: hostileText(100), bad: fc.constantFrom('\\u0000', '\\ud800', '\\udc00', '\\udbff\\u0041') })
+        .record({ s: hostileText(100), bad: fc.constantFrom(...UNSTORABLE_JSON) })
         .map(({ s, bad }): TextPart => {
           const text = JSON.stringify(s);
           return {
-            label: 'description:nul-or-lone-surrogate',
+            label: 'description:unstorable-text',
             node: raw(`${text.slice(0, -1)}${bad}"`),
             fault: 'description',
             echo: null,

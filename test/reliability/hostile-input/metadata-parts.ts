@@ -1,7 +1,7 @@
 // Scenario 13's metadata parts: hostile but legal keys and values that must be echoed, and every way to break the
-// metadata object (non-string values, too many keys, bad key or value lengths, NUL and lone surrogates, not an object).
+// metadata object (non-string values, too many keys, bad key or value lengths, unstorable text, not an object).
 import fc from 'fast-check';
-import type { FieldPart } from './body-parts.ts';
+import { UNSTORABLE_JSON, type FieldPart } from './body-parts.ts';
 import {
   FORBIDDEN_KEYS,
   type JNode,
@@ -130,10 +130,10 @@ export function metadataPart(): fc.Arbitrary<MetaPart> {
     {
       weight: 1,
       arbitrary: fc
-        .record({ inKey: fc.boolean(), bad: fc.constantFrom('\\u0000', '\\ud800', '\\udc00') })
+        .record({ inKey: fc.boolean(), bad: fc.constantFrom(...UNSTORABLE_JSON) })
         .map(({ inKey, bad }) =>
           fault(
-            'metadata:nul-or-lone-surrogate',
+            'metadata:unstorable-text',
             obj([
               inKey
                 ? member(`k${JSON.parse(`"${bad}"`) as string}`, raw('"v"'), `"k${bad}"`)

@@ -77,6 +77,10 @@ const UNAVAILABLE_CODES = new Set([
   '40001', // serialization_failure
   '40P01', // deadlock_detected
   '08000', '08003', '08006', '08001', '08004', // connection exceptions
+  // read_only_sql_transaction: the write connection reached a standby. Behind HAProxy and Patroni that happens for
+  // a moment during a failover or switchover (a new leader not yet promoted, an old one already demoted); the
+  // statement did nothing, and the leader will be writable again shortly.
+  '25006',
   // PgBouncer reports its own failures as protocol_violation: query_wait_timeout (no server connection freed in
   // time; the query was never sent), no server reachable, a server connection lost mid-query. From PostgreSQL itself
   // it would mean a client bug; either way a retry with the same Idempotency-Key is safe.

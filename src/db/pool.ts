@@ -62,9 +62,21 @@ export function statement(db: Db, name: string, text: string, values: unknown[])
   return prepared ? { name, text, values } : { text, values };
 }
 
-/** The liveness query of /ready (primary and replica). */
+/** The liveness query of the replica in /ready. */
 export async function ping(db: Db): Promise<void> {
   await db.query('SELECT 1');
+}
+
+/**
+ * The primary's readiness query: answering is not enough, it must take writes. Behind HAProxy and Patroni the write
+ * port can reach a standby for a moment during a failover (or a demoted leader keeps answering SELECT 1), and every
+ * money operation would then fail; transaction_read_only is on in any standby session.
+ */
+export async function pingWritable(db: Db): Promise<void> {
+  const { rows } = await db.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
+  if (rows[0]?.ro !== 'off') {
+    throw Object.assign(new Error('the database server accepts no writes (a standby, or read-only)'), { code: '25006' });
+  }
 }
 
 const UNAVAILABLE_CODES = new Set([

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ping } from '../db/pool.ts';
+import { pingWritable } from '../db/pool.ts';
 import type { RouteDeps } from './deps.ts';
 
 const Ready = Type.Object({
@@ -49,7 +49,7 @@ export function serviceRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       async (_request, reply) => {
         // The replica is probed alongside: reads fall back to the primary, so its state is information only.
         const [postgres, replica] = await Promise.all([
-          ping(deps.db).then(() => 'up' as const, () => 'down' as const),
+          pingWritable(deps.db).then(() => 'up' as const, () => 'down' as const),
           deps.reads.replicaState(),
         ]);
         const status = postgres === 'up' ? ('ready' as const) : ('unavailable' as const);

@@ -1,7 +1,8 @@
 // DATABASE_URL reaching a server that refuses writes (a standby, for a moment during a failover behind HAProxy):
 // PostgreSQL raises SQLSTATE 25006 (read_only_sql_transaction). That is the database being unavailable for writes —
 // 503 with Retry-After, retry with the same Idempotency-Key — never a 500. The read-only server is the test
-// database with default_transaction_read_only, set per connection by the startup packet.
+// database with default_transaction_read_only, set per connection by the startup packet. Readiness must tell the
+// same truth: a server that refuses writes is not ready.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chargeRequest, checkInvariantsAfterFile, createUser, DATABASE_URL, KEYS, newKey, sql, startApp } from '../helpers/app.ts';
@@ -32,4 +33,14 @@ test('money operations on a read-only server: 503 database_unavailable with Retr
   // The same key on the writable server then executes once.
   const retried = await writable.inject(chargeRequest({ user_id: user.id, amount: 1, currency: 'USD' }, key));
   assert.equal(retried.statusCode, 200, retried.body);
+});
+
+test('/ready on a read-only server: 503, postgres down — answering SELECT 1 is not being ready to take writes', async () => {
+  const { app } = await startApp({ DATABASE_URL: readOnlyUrl() });
+  const ready = await app.inject({ method: 'GET', url: '/ready' });
+  assert.equal(ready.statusCode, 503, ready.body);
+  assert.equal(ready.json().postgres, 'down');
+  assert.equal(ready.headers['retry-after'], '1');
+  const { app: writable } = await startApp();
+  assert.equal((await writable.inject({ method: 'GET', url: '/ready' })).statusCode, 200);
 });

@@ -72,8 +72,8 @@ export async function ping(db: Db): Promise<void> {
  * port can reach a standby for a moment during a failover (or a demoted leader keeps answering SELECT 1), and every
  * money operation would then fail; transaction_read_only is on in any standby session.
  */
-export async function pingWritable(db: Db): Promise<void> {
-  const { rows } = await db.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
+export async function pingWritable(db: { query: (text: string) => Promise<pg.QueryResult> }): Promise<void> {
+  const { rows } = await db.query("SELECT current_setting('transaction_read_only') AS ro");
   if (rows[0]?.ro !== 'off') {
     throw Object.assign(new Error('the database server accepts no writes (a standby, or read-only)'), { code: '25006' });
   }

@@ -107,10 +107,11 @@ psql_at() { # psql_at PORT SQL: one value, through HAProxy
 }
 # Writes succeed only on a promoted leader: txid_current() assigns a transaction id, which a standby refuses.
 writable() { [ -n "$(psql_at "$WRITE_PORT" 'SELECT txid_current()')" ]; }
-# Both replicas streaming, one of them synchronous: from then on no acknowledged commit exists on one node only.
+# Both replicas streaming, and Patroni has recorded one as the synchronous standby in etcd (it does so only after
+# PostgreSQL reports it in sync; until then no member is allowed to take over and RPO = 0 does not hold yet).
 replicated() {
-  [ "$(psql_at "$WRITE_PORT" "SELECT count(*) FILTER (WHERE sync_state = 'sync') || '/' || count(*)
-                                FROM pg_stat_replication WHERE state = 'streaming'")" = 1/2 ]
+  [ "$(psql_at "$WRITE_PORT" "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")" = 2 ] &&
+    cluster_json | grep -q '"role": "sync_standby"'
 }
 replica_read() { [ "$(psql_at "$READ_PORT" 'SELECT pg_is_in_recovery()' "$DB_NAME")" = t ]; }
 ensure_database() {
@@ -184,6 +185,15 @@ cmd_down() {
   load_state "$DIR"
   stop_all
   say "stopped; removed $DIR"
+}
+
+# Patroni's view of the members (GET /cluster), from the first member that answers.
+cluster_json() {
+  local node
+  for node in "${NODES[@]}"; do
+    curl -fsS --max-time 2 "http://127.0.0.1:$(node_port "$node" API)/cluster" 2>/dev/null && return 0
+  done
+  return 1
 }
 
 # The member holding the leader key answers 200 on /leader.

@@ -38,106 +38,126 @@ export interface Load {
 }
 
 const decisive = (status: number): boolean => status !== 0 && status !== 503 && status !== 409;
+const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function startLoad(url: string, userIds: readonly number[], clients = 6): Load {
-  const ops: Op[] = [];
-  const sent: { key: string; userId: number }[] = [];
-  const refundable: Charged[] = [];
-  const readable: Charged[] = [];
-  const refunds = new Map<string, Charged>(); // refund key → the charge it refunds
-  let stopped = false;
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+class MixedLoad implements Load {
+  readonly ops: Op[] = [];
+  private readonly sent: { key: string; userId: number }[] = [];
+  private readonly refundable: Charged[] = [];
+  private readonly readable: Charged[] = [];
+  private readonly refunds = new Map<string, Charged>(); // refund key → the charge it refunds
+  private stopped = false;
+  private readonly running: Promise<unknown>;
+  private readonly url: string;
+  private readonly userIds: readonly number[];
 
-  const record = (op: Omit<Op, 'endedAt'>): Op => {
-    const full = { ...op, endedAt: performance.now() };
-    ops.push(full);
-    return full;
-  };
-  const sendCharge = async (kind: 'charge' | 'replay', key: string, userId: number): Promise<Reply> => {
-    const startedAt = performance.now();
-    const reply = await charge(url, userId, '1.00', key);
-    const op = record({ kind, key, userId, startedAt, reply });
-    if (reply.status === 200 && !reply.replayed) {
-      const charged = { key, userId, chargeId: JSON.parse(reply.body).transaction.id as number };
-      refundable.push(charged);
-      readable.push(charged);
+  constructor(url: string, userIds: readonly number[], clients: number) {
+    this.url = url;
+    this.userIds = userIds;
+    this.running = Promise.all(Array.from({ length: clients }, () => this.client()));
+  }
+
+  acked(since = 0): Op[] {
+    return this.ops.filter((o) => o.kind === 'charge' && o.reply.status === 200 && !o.reply.replayed && o.startedAt >= since);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  async settle(deadlineMs = 60_000): Promise<number> {
+    const deadline = performance.now() + deadlineMs;
+    const retried = new Set<string>();
+    for (let pending = this.undecided(); pending.length > 0; pending = this.undecided()) {
+      if (performance.now() > deadline) throw new Error(`${pending.length} keys still undecided after ${deadlineMs} ms`);
+      for (const { key, userId } of pending) {
+        retried.add(key);
+        const refunded = this.refunds.get(key);
+        if (refunded !== undefined) await this.refund(key, refunded);
+        else await this.charge('replay', key, userId);
+      }
+      if (this.undecided().length > 0) await pause(250);
     }
-    return op.reply;
-  };
-  const sendRefund = async (key: string, chargeId: number, userId: number): Promise<Reply> => {
-    const startedAt = performance.now();
-    const reply = await post(url, `/charges/${chargeId}/refunds`, { amount: '0.10' }, key);
-    return record({ kind: 'refund', key, userId, chargeId, startedAt, reply }).reply;
-  };
-  const read = async (target: Charged): Promise<Reply> => {
-    const startedAt = performance.now();
-    let reply: Reply;
-    try {
-      const res = await fetch(`${url}/charges/${target.chargeId}`, { headers: { 'x-api-key': CLIENT_KEY }, signal: AbortSignal.timeout(20_000) });
-      reply = { status: res.status, body: await res.text(), replayed: false, retryAfter: res.headers.get('retry-after'), ms: performance.now() - startedAt };
-    } catch {
-      reply = { status: 0, body: '', replayed: false, retryAfter: null, ms: performance.now() - startedAt };
-    }
-    return record({ kind: 'read', key: target.key, userId: target.userId, chargeId: target.chargeId, startedAt, reply }).reply;
-  };
+    return retried.size;
+  }
 
-  const step = async (): Promise<Reply> => {
+  private async client(): Promise<void> {
+    while (!this.stopped) {
+      const reply = await this.step();
+      if (!decisive(reply.status)) await pause(PAUSE_AFTER_FAILURE_MS);
+    }
+  }
+
+  private step(): Promise<Reply> {
     const r = Math.random();
-    if (r < 0.5 || readable.length === 0) {
-      const target = { key: newKey(), userId: pick(userIds) };
-      sent.push(target);
-      return sendCharge('charge', target.key, target.userId);
+    if (r < 0.5 || this.readable.length === 0) {
+      const target = { key: newKey(), userId: pick(this.userIds) };
+      this.sent.push(target);
+      return this.charge('charge', target.key, target.userId);
     }
     if (r < 0.7) {
-      const target = pick(sent);
-      return sendCharge('replay', target.key, target.userId);
+      const target = pick(this.sent);
+      return this.charge('replay', target.key, target.userId);
     }
-    if (r < 0.85 && refundable.length > 0) {
+    if (r < 0.85 && this.refundable.length > 0) {
       // Each charge is refunded at most once (0.10 of 1.00), so every refund can succeed.
-      const [target] = refundable.splice(Math.floor(Math.random() * refundable.length), 1);
+      const [target] = this.refundable.splice(Math.floor(Math.random() * this.refundable.length), 1);
       const key = newKey();
-      refunds.set(key, target!);
-      return sendRefund(key, target!.chargeId, target!.userId);
+      this.refunds.set(key, target!);
+      return this.refund(key, target!);
     }
-    return read(pick(readable));
-  };
-  const client = async (): Promise<void> => {
-    while (!stopped) {
-      const reply = await step();
-      if (!decisive(reply.status)) await new Promise((resolve) => setTimeout(resolve, PAUSE_AFTER_FAILURE_MS));
-    }
-  };
-  const running = Promise.all(Array.from({ length: clients }, client));
+    return this.read(pick(this.readable));
+  }
 
-  const undecided = (): { kind: 'charge' | 'refund'; key: string; userId: number }[] => {
-    const decided = new Set(ops.filter((o) => o.kind !== 'read' && decisive(o.reply.status)).map((o) => o.key));
-    const pending = sent.filter((s) => !decided.has(s.key)).map((s) => ({ kind: 'charge' as 'charge' | 'refund', ...s }));
-    for (const [key, c] of refunds) if (!decided.has(key)) pending.push({ kind: 'refund', key, userId: c.userId });
+  private record(op: Omit<Op, 'endedAt'>): Reply {
+    this.ops.push({ ...op, endedAt: performance.now() });
+    return op.reply;
+  }
+
+  private async charge(kind: 'charge' | 'replay', key: string, userId: number): Promise<Reply> {
+    const startedAt = performance.now();
+    const reply = await charge(this.url, userId, '1.00', key);
+    if (reply.status === 200 && !reply.replayed) {
+      const charged = { key, userId, chargeId: JSON.parse(reply.body).transaction.id as number };
+      this.refundable.push(charged);
+      this.readable.push(charged);
+    }
+    return this.record({ kind, key, userId, startedAt, reply });
+  }
+
+  private async refund(key: string, target: Charged): Promise<Reply> {
+    const startedAt = performance.now();
+    const reply = await post(this.url, `/charges/${target.chargeId}/refunds`, { amount: '0.10' }, key);
+    return this.record({ kind: 'refund', key, userId: target.userId, chargeId: target.chargeId, startedAt, reply });
+  }
+
+  private async read(target: Charged): Promise<Reply> {
+    const startedAt = performance.now();
+    let reply: Reply = { status: 0, body: '', replayed: false, retryAfter: null, ms: 0 };
+    try {
+      const res = await fetch(`${this.url}/charges/${target.chargeId}`, { headers: { 'x-api-key': CLIENT_KEY }, signal: AbortSignal.timeout(20_000) });
+      reply = { ...reply, status: res.status, body: await res.text(), retryAfter: res.headers.get('retry-after') };
+    } catch {
+      // no answer: status 0
+    }
+    reply = { ...reply, ms: performance.now() - startedAt };
+    return this.record({ kind: 'read', key: target.key, userId: target.userId, chargeId: target.chargeId, startedAt, reply });
+  }
+
+  /** Charge and refund keys without a decisive answer so far. */
+  private undecided(): { key: string; userId: number }[] {
+    const decided = new Set(this.ops.filter((o) => o.kind !== 'read' && decisive(o.reply.status)).map((o) => o.key));
+    const pending = this.sent.filter((s) => !decided.has(s.key));
+    for (const [key, c] of this.refunds) if (!decided.has(key)) pending.push({ key, userId: c.userId });
     return pending;
-  };
+  }
+}
 
-  return {
-    ops,
-    acked: (since = 0) => ops.filter((o) => o.kind === 'charge' && o.reply.status === 200 && !o.reply.replayed && o.startedAt >= since),
-    stop: async () => {
-      stopped = true;
-      await running;
-    },
-    async settle(deadlineMs = 60_000) {
-      const deadline = performance.now() + deadlineMs;
-      const retried = new Set<string>();
-      for (let pending = undecided(); pending.length > 0; pending = undecided()) {
-        if (performance.now() > deadline) throw new Error(`${pending.length} keys still undecided after ${deadlineMs} ms`);
-        for (const p of pending) {
-          retried.add(p.key);
-          if (p.kind === 'refund') await sendRefund(p.key, refunds.get(p.key)!.chargeId, p.userId);
-          else await sendCharge('replay', p.key, p.userId);
-        }
-        if (undecided().length > 0) await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      return retried.size;
-    },
-  };
+/** Starts `clients` closed-loop clients on `url`, charging and refunding `userIds`. */
+export function startLoad(url: string, userIds: readonly number[], clients = 6): Load {
+  return new MixedLoad(url, userIds, clients);
 }
 
 /** Status counts and latency of a set of operations, for the summary lines. */

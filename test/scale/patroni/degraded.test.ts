@@ -49,6 +49,7 @@ describe('PicoPay on Patroni: a lost synchronous standby, a lost etcd', { skip }
   test('etcd dies for a while: the leader demotes itself, PicoPay answers 503, writes resume once etcd is back', async () => {
     const leaderBefore = await cluster.leader();
     let demoteMs = 0;
+    let etcdBackAt = 0;
     const run = await underLoad(server, async () => {
       const stoppedAt = performance.now();
       await cluster.drill('stop-etcd');
@@ -56,12 +57,14 @@ describe('PicoPay on Patroni: a lost synchronous standby, a lost etcd', { skip }
       await waitUntil('the leader to demote itself (PicoPay not ready)', 60_000, async () => (await readyStatus()) === 503);
       demoteMs = Math.round(performance.now() - stoppedAt);
       await cluster.drill('start-etcd');
+      etcdBackAt = performance.now();
     }, async () => (await cluster.leader()) !== undefined && (await readyStatus()) === 200);
     assertOnlyRetryableFailures(run.load);
     const entries = await assertNothingLost(cluster.databaseUrl, run.load, run.users, SEEDED_MINOR);
     assert.ok(run.during.some((o) => o.reply.status === 503), 'the outage was seen as 503s');
     summary('patroni-etcd-lost', {
-      leaderBefore, leaderAfter: await cluster.leader(), etcdLostToDemotedMs: demoteMs, ...runFacts(run),
+      leaderBefore, leaderAfter: await cluster.leader(), etcdLostToDemotedMs: demoteMs,
+      etcdBackToFirstNewChargeMs: Math.round(run.load.acked(etcdBackAt)[0]!.endedAt - etcdBackAt), ...runFacts(run),
       ledgerEntries: entries, ...describeOps(run.load.ops),
     });
   });

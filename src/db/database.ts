@@ -30,7 +30,9 @@ export async function openDatabase(config: Config, log: (message: string) => voi
   try {
     // node-pg-migrate holds a session advisory lock across its statements: through a transaction-mode pooler the
     // lock and its release could land on different server connections, so DATABASE_MIGRATION_URL goes direct.
-    const applied = await migrate(database.embedded ? database.url : (config.databaseMigrationUrl ?? database.url));
+    // A database not yet accepting writes (an HA cluster without a leader) is waited for, up to a bound.
+    const url = database.embedded ? database.url : (config.databaseMigrationUrl ?? database.url);
+    const applied = await migrate(url, undefined, { onWait: log });
     if (applied.versioned > 0) log(`applied ${applied.versioned} migration(s)`);
     if (applied.functions.length > 0) log(`applied ${applied.functions.length} function file(s)`);
   } catch (error) {

@@ -62,9 +62,25 @@ export function statement(db: Db, name: string, text: string, values: unknown[])
   return prepared ? { name, text, values } : { text, values };
 }
 
-/** The liveness query of /ready (primary and replica). */
+/** The liveness query of the replica in /ready. */
 export async function ping(db: Db): Promise<void> {
   await db.query('SELECT 1');
+}
+
+/**
+ * The primary's readiness query: answering is not enough, it must take writes. Behind HAProxy and Patroni the write
+ * port can reach a standby for a moment during a failover (or a demoted leader keeps answering SELECT 1), and every
+ * money operation would then fail; transaction_read_only is on in any standby session.
+ */
+export async function pingWritable(db: {
+  query: (text: string) => Promise<pg.QueryResult<{ ro: string }>>;
+}): Promise<void> {
+  const { rows } = await db.query("SELECT current_setting('transaction_read_only') AS ro");
+  if (rows[0]?.ro !== 'off') {
+    throw Object.assign(new Error('the database server accepts no writes (a standby, or read-only)'), {
+      code: '25006',
+    });
+  }
 }
 
 const UNAVAILABLE_CODES = new Set([
@@ -81,6 +97,10 @@ const UNAVAILABLE_CODES = new Set([
   '08006',
   '08001',
   '08004', // connection exceptions
+  // read_only_sql_transaction: the write connection reached a standby. Behind HAProxy and Patroni that happens for
+  // a moment during a failover or switchover (a new leader not yet promoted, an old one already demoted); the
+  // statement did nothing, and the leader will be writable again shortly.
+  '25006',
   // PgBouncer reports its own failures as protocol_violation: query_wait_timeout (no server connection freed in
   // time; the query was never sent), no server reachable, a server connection lost mid-query. From PostgreSQL itself
   // it would mean a client bug; either way a retry with the same Idempotency-Key is safe.

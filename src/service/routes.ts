@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox, FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ping } from '../db/pool.ts';
+import { pingWritable } from '../db/pool.ts';
 import type { RouteDeps } from '../deps.ts';
 import { retryAfter } from '../lib/errors.ts';
 import { ResponseObject } from '../lib/schemas.ts';
@@ -29,7 +29,7 @@ function readyRoute(app: Routes, deps: RouteDeps): void {
     async (_request, reply) => {
       // The replica is probed alongside: reads fall back to the primary, so its state is information only.
       const [postgres, replica] = await Promise.all([
-        ping(deps.db).then(
+        pingWritable(deps.db).then(
           () => 'up' as const,
           () => 'down' as const,
         ),

@@ -1,4 +1,4 @@
-// `docker-compose config -q` on both Compose files: the Compose implementation itself validates the schema and the
+// `docker-compose config -q` on every Compose file: the Compose implementation itself validates the schema and the
 // interpolation offline (no Docker engine needed). Skipped, with the reason, when no docker-compose is on PATH;
 // .ci/run installs Debian's docker-compose so CI runs it.
 import { spawnSync } from 'node:child_process';
@@ -26,6 +26,15 @@ test('docker-compose.yml is valid with no variable set', { skip }, () => {
   const run = compose('docker-compose.yml', {});
   assert.equal(run.status, 0, run.stderr);
 });
+
+test(
+  'docker-compose.ha.yml (etcd, three Patroni nodes, HAProxy, the app) is valid with no variable set',
+  { skip },
+  () => {
+    const run = compose('docker-compose.ha.yml', {});
+    assert.equal(run.status, 0, run.stderr);
+  },
+);
 
 test(
   'docker-compose.prod.yml is valid once its required secrets are set, and refuses to run without them',

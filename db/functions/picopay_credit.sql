@@ -3,7 +3,11 @@
 CREATE OR REPLACE FUNCTION picopay_credit(p_client text, p_key text, p_fingerprint bytea, p_user_id bigint,
   p_currency text, p_exponent smallint, p_amount bigint, p_description text, p_metadata jsonb,
   OUT outcome text, OUT status smallint, OUT code text, OUT body text)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Index lookups by key whatever the statistics say: plans cached while a table was empty must not become
+-- sequential scans as it grows (test/db/plans.test.ts).
+SET enable_seqscan = off
+AS $$
 DECLARE
   acct accounts;
 BEGIN

@@ -10,7 +10,11 @@
 CREATE OR REPLACE FUNCTION picopay_refund(p_client text, p_key text, p_fingerprint bytea, p_charge_id bigint,
   p_amounts bigint[], p_reason text, p_any_charge boolean,
   OUT outcome text, OUT status smallint, OUT code text, OUT body text, OUT currency_exponent smallint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Index lookups by key whatever the statistics say: plans cached while a table was empty must not become
+-- sequential scans as it grows (test/db/plans.test.ts).
+SET enable_seqscan = off
+AS $$
 DECLARE
   charge ledger_entries;
   acct accounts;

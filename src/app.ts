@@ -79,6 +79,9 @@ function fastifyOptions(options: AppOptions): FastifyServerOptions {
     trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     clientErrorHandler: answerClientError,
+    // Direct HTTPS (TLS_CERT_FILE/TLS_KEY_FILE): Fastify creates an https server with the same timeouts. Read once
+    // at start, so a renewed certificate takes a restart (docs/DEPLOY.md).
+    ...(config.tls === undefined ? {} : { https: { cert: config.tls.cert, key: config.tls.key } }),
   };
 }
 

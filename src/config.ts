@@ -1,6 +1,10 @@
 // One schema for every setting PicoPay reads from the environment, validated once at boot.
 // A bad value stops start-up with one line naming the variable; nothing reads process.env elsewhere.
+// Secrets (keys, URLs with passwords) may come from NAME_FILE instead of NAME: see secret() in lib/env.ts.
+import { createSecureContext } from 'node:tls';
 import { KeyConfigError, loadApiKeys, type ApiKeyEntry } from './auth/key-config.ts';
+import { ADMIN_SCOPES } from './auth/scopes.ts';
+import { bool, ConfigError, int, read, readSettingFile, secret, secretUrl, type Env } from './lib/env.ts';
 
 export type { ApiKeyEntry } from './auth/key-config.ts';
 
@@ -12,6 +16,8 @@ export interface Config {
   readonly production: boolean;
   readonly host: string;
   readonly port: number;
+  /** Undefined: plain HTTP (TLS terminated in front, or none). */
+  readonly tls: TlsFiles | undefined;
   readonly logLevel: LogLevel;
   /** Undefined: run the embedded PostgreSQL under dataDir. */
   readonly databaseUrl: string | undefined;
@@ -62,49 +68,52 @@ export interface RedisNode {
   readonly port: number;
 }
 
-export class ConfigError extends Error {}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-function read(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
+/** Direct HTTPS: the PEM certificate chain and private key, read once at start. */
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
 }
 
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw.slice(0, 40)}")`);
+export { ConfigError };
+
+const POSTGRES = ['postgres:', 'postgresql:'];
+
+/**
+ * A PostgreSQL URL from NAME or NAME_FILE. node-postgres reads the files its sslrootcert/sslcert/sslkey parameters
+ * name on every new connection; one it cannot read stops start-up here, named, instead of failing each connection.
+ */
+function postgresUrl(env: Env, name: string): string | undefined {
+  const value = secretUrl(env, name, POSTGRES);
+  if (value === undefined) return undefined;
+  const params = new URL(value).searchParams;
+  for (const param of ['sslrootcert', 'sslcert', 'sslkey']) {
+    const file = params.get(param);
+    if (file !== null) readSettingFile(`${name} ${param}`, file);
   }
-  return Number(raw);
+  return value;
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new ConfigError(`${name} must be true or false (got "${raw.slice(0, 40)}")`);
-}
-
-function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
-  const raw = read(env, name);
-  if (raw === undefined) return undefined;
-  let parsed: URL;
+/** Both files or neither; they must hold a certificate chain and its private key (checked now, not at listen). */
+function tlsFrom(env: Env): TlsFiles | undefined {
+  const certFile = read(env, 'TLS_CERT_FILE');
+  const keyFile = read(env, 'TLS_KEY_FILE');
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together (neither: plain HTTP)');
+  }
+  const files = { cert: readSettingFile('TLS_CERT_FILE', certFile), key: readSettingFile('TLS_KEY_FILE', keyFile) };
   try {
-    parsed = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be a URL (${protocols.join(' or ')})`);
+    createSecureContext(files);
+  } catch (error) {
+    // OpenSSL's reason ("no start line", "key values mismatch") names the problem, never the key material.
+    const reason = error instanceof Error ? error.message.slice(0, 120) : 'invalid';
+    throw new ConfigError(`TLS_CERT_FILE/TLS_KEY_FILE must be a PEM certificate and its private key (${reason})`);
   }
-  if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(`${name} must use ${protocols.join(' or ')} (got ${parsed.protocol})`);
-  }
-  return raw;
+  return files;
 }
 
 function redisUrlFrom(env: Env): string | undefined {
-  const fromUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const fromUrl = secretUrl(env, 'REDIS_URL', ['redis:', 'rediss:']);
   if (fromUrl !== undefined) return fromUrl;
   const host = read(env, 'REDIS_HOST');
   if (host === undefined) return undefined;
@@ -115,11 +124,13 @@ function redisUrlFrom(env: Env): string | undefined {
 const REDIS_HOST_NAME = /^[A-Za-z0-9_.-]{1,255}$|^\[[0-9A-Fa-f:.]{2,45}\]$/;
 
 /** "host:port,host:port" (an IPv6 host in brackets) → seed nodes; the client learns the rest from the cluster. */
-function redisClusterNodesFrom(env: Env): RedisNode[] | undefined {
+function redisClusterNodesFrom(env: Env, redisUrl: string | undefined): RedisNode[] | undefined {
   const raw = read(env, 'REDIS_CLUSTER_NODES');
   if (raw === undefined) return undefined;
-  if (read(env, 'REDIS_URL') !== undefined || read(env, 'REDIS_HOST') !== undefined) {
-    throw new ConfigError('REDIS_CLUSTER_NODES cannot be combined with REDIS_URL or REDIS_HOST; set one of them');
+  if (redisUrl !== undefined) {
+    throw new ConfigError(
+      'REDIS_CLUSTER_NODES cannot be combined with REDIS_URL(_FILE) or REDIS_HOST; set one of them',
+    );
   }
   return raw.split(',').map((item, index) => {
     const m = /^(.+):(\d{1,5})$/.exec(item.trim());
@@ -138,9 +149,9 @@ function redisClusterNodesFrom(env: Env): RedisNode[] | undefined {
 export function apiKeysFrom(env: Env = process.env): ApiKeyEntry[] {
   try {
     return loadApiKeys({
-      apiKey: read(env, 'APP_API_KEY'),
-      apiKeys: read(env, 'APP_API_KEYS'),
-      adminApiKeys: read(env, 'APP_ADMIN_API_KEYS'),
+      apiKey: secret(env, 'APP_API_KEY'),
+      apiKeys: secret(env, 'APP_API_KEYS'),
+      adminApiKeys: secret(env, 'APP_ADMIN_API_KEYS'),
       keysFile: read(env, 'APP_KEYS_FILE'),
     });
   } catch (error) {
@@ -157,25 +168,29 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   }
   const apiKeys = apiKeysFrom(env);
-  if (production && apiKeys.length === 0) {
-    throw new ConfigError('APP_API_KEY, APP_API_KEYS or APP_KEYS_FILE must be set when NODE_ENV=production');
+  if (production && !apiKeys.some((k) => k.scopes !== ADMIN_SCOPES)) {
+    throw new ConfigError(
+      'APP_API_KEYS or APP_API_KEY (or its _FILE), or a non-admin entry of APP_KEYS_FILE, must be set when NODE_ENV=production',
+    );
   }
+  const redisUrl = redisUrlFrom(env);
   const config: Config = {
     nodeEnv,
     production,
     host: read(env, 'HOST') ?? '0.0.0.0',
     port: int(env, 'PORT', 8000, 0, 65535),
+    tls: tlsFrom(env),
     logLevel: logLevel as LogLevel,
-    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseUrl: postgresUrl(env, 'DATABASE_URL'),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 1, 1000),
     dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 50, 60_000),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 600_000),
     dbLockTimeoutMs: int(env, 'DB_LOCK_TIMEOUT_MS', 5000, 10, 600_000),
     dbPreparedStatements: bool(env, 'DB_PREPARED_STATEMENTS', true),
-    databaseMigrationUrl: url(env, 'DATABASE_MIGRATION_URL', ['postgres:', 'postgresql:']),
-    databaseReplicaUrl: url(env, 'DATABASE_REPLICA_URL', ['postgres:', 'postgresql:']),
-    redisUrl: redisUrlFrom(env),
-    redisClusterNodes: redisClusterNodesFrom(env),
+    databaseMigrationUrl: postgresUrl(env, 'DATABASE_MIGRATION_URL'),
+    databaseReplicaUrl: postgresUrl(env, 'DATABASE_REPLICA_URL'),
+    redisUrl,
+    redisClusterNodes: redisClusterNodesFrom(env, redisUrl),
     redisCommandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 100, 5, 10_000),
     cacheTtlSeconds: int(env, 'CACHE_TTL', 86_400, 1, 31_536_000),
     memoryCacheEntries: int(env, 'MEMORY_CACHE_ENTRIES', 10_000, 0, 10_000_000),

@@ -11,9 +11,10 @@ function startupLine(message: string): void {
   process.stderr.write(`picopay: ${message}\n`);
 }
 
-function loadConfigOrExit(): Config {
+/** The configuration, with the development key when one is due; a configuration error ends the process. */
+function loadConfigOrExit(): { config: Config; generated: { key: string } | undefined } {
   try {
-    return loadConfig();
+    return ensureDevelopmentKey(loadConfig());
   } catch (error) {
     if (error instanceof ConfigError) {
       startupLine(`configuration error: ${error.message}`);
@@ -23,9 +24,11 @@ function loadConfigOrExit(): Config {
   }
 }
 
+const scheme = (config: Config): string => (config.tls === undefined ? 'http' : 'https');
+
 function printQuickstart(config: Config, key: string): void {
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const base = `http://${host}:${config.port}`;
+  const base = `${scheme(config)}://${host}:${config.port}`;
   process.stdout.write(
     [
       '',
@@ -120,7 +123,7 @@ async function supervise(config: Config, databaseUrl: string, stopDatabase: () =
 }
 
 async function main(): Promise<void> {
-  const { config, generated } = ensureDevelopmentKey(loadConfigOrExit());
+  const { config, generated } = loadConfigOrExit();
   const workerDatabaseUrl = process.env.PICOPAY_WORKER_DATABASE_URL;
   if (cluster.isWorker && workerDatabaseUrl !== undefined) {
     await serve(config, workerDatabaseUrl, async () => {});
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
   let address: string;
   if (config.webConcurrency > 1) {
     await supervise(config, database.url, () => database.stop());
-    address = `http://${config.host}:${config.port} (${config.webConcurrency} workers)`;
+    address = `${scheme(config)}://${config.host}:${config.port} (${config.webConcurrency} workers)`;
   } else {
     address = await serve(config, database.url, () => database.stop());
   }

@@ -111,7 +111,10 @@ const UNAVAILABLE_CODES = new Set([
 export function isUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code, message } = error as { code?: unknown; message?: unknown };
-  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('E'))) return true;
+  // System errors (ECONNREFUSED, ETIMEDOUT, EAI_AGAIN…) pass; Node's own ERR_* codes (a TLS certificate that does
+  // not match, say) are configuration errors that no wait will cure.
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || (code.startsWith('E') && !code.startsWith('ERR_'))))
+    return true;
   return (
     typeof message === 'string' &&
     /timeout exceeded when trying to connect|Connection terminated|Query read timeout|Client has encountered a connection error|connect ECONNREFUSED|Cannot use a pool after calling end/i.test(

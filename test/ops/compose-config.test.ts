@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { parse as parseYaml } from 'yaml';
 import { readText, requiredVars, root } from './deploy-parse.ts';
 
 const probe = spawnSync('docker-compose', ['version'], { encoding: 'utf8' });
@@ -33,6 +34,30 @@ test(
   () => {
     const run = compose('docker-compose.ha.yml', {});
     assert.equal(run.status, 0, run.stderr);
+  },
+);
+
+test(
+  'docker-compose.yml as Compose resolves it: NODE_ENV development even if the shell says production; loopback ports',
+  { skip },
+  () => {
+    const run = spawnSync('docker-compose', ['--project-directory', root, '-f', 'docker-compose.yml', 'config'], {
+      cwd: root,
+      env: { ...baseEnv, NODE_ENV: 'production' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    const resolved = parseYaml(run.stdout) as {
+      services: Record<string, { environment?: Record<string, string>; ports?: unknown[] }>;
+    };
+    assert.equal(resolved.services.app?.environment?.NODE_ENV, 'development');
+    const published = Object.entries(resolved.services).flatMap(([name, s]) =>
+      (s.ports ?? []).map((p) => [name, typeof p === 'string' ? p : JSON.stringify(p)] as const),
+    );
+    assert.ok(published.length >= 5, 'app, postgres, redis, prometheus and grafana publish a port');
+    for (const [name, port] of published)
+      assert.match(port, /^127\.0\.0\.1:|"host_ip":"127\.0\.0\.1"/, `${name} publishes ${port}`);
   },
 );
 

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../src/config.ts';
+import { ADMIN_SCOPES } from '../../src/auth/scopes.ts';
 import { startApp } from '../helpers/app.ts';
 import {
   configVars,
@@ -35,7 +36,17 @@ const NOT_PASSED: Record<string, string> = {
     'the Compose stacks run one Redis (REDIS_URL); a cluster replaces REDIS_URL, the two cannot be combined',
   DATABASE_REPLICA_URL: 'the Compose stacks run no read replica; unset, every read goes to DATABASE_URL',
   DATABASE_MIGRATION_URL: 'the Compose stacks have no pooler in front of PostgreSQL, so migrations use DATABASE_URL',
+  TLS_CERT_FILE: 'direct HTTPS: the dev stack serves HTTP on loopback, the prod stack sits behind a TLS proxy',
+  TLS_KEY_FILE: 'direct HTTPS: the dev stack serves HTTP on loopback, the prod stack sits behind a TLS proxy',
 };
+// A secret's NAME_FILE replaces NAME (setting both is an error): the Compose files pass NAME, and docs/DEPLOY.md
+// shows the secrets form. Derived from the scan, so a new secret needs no entry here.
+const scanned = new Set(configVars().map((v) => v.name));
+for (const name of scanned) {
+  const base = name.slice(0, -'_FILE'.length);
+  if (name.endsWith('_FILE') && scanned.has(base) && !(name in NOT_PASSED))
+    NOT_PASSED[name] = `the Compose files pass ${base} itself; ${name} would conflict with it`;
+}
 
 const vars = configVars();
 const dockerfile = parseDockerfile(readText('Dockerfile'));
@@ -49,7 +60,7 @@ const pkg = JSON.parse(readText('package.json')) as {
 
 test('src/config.ts is scanned for the variables it reads', () => {
   const names = vars.map((v) => v.name);
-  for (const known of ['DATABASE_URL', 'REDIS_URL', 'APP_API_KEYS', 'PORT', 'NODE_ENV'])
+  for (const known of ['DATABASE_URL', 'DATABASE_URL_FILE', 'REDIS_URL_FILE', 'APP_API_KEYS_FILE', 'PORT', 'NODE_ENV'])
     assert.ok(names.includes(known), known);
   for (const name of Object.keys(NOT_PASSED))
     assert.ok(names.includes(name), `${name} is allow-listed but config.ts no longer reads it`);
@@ -140,12 +151,14 @@ function checkEnvCoverage(file: string, service: Service): void {
 describe('docker-compose.yml (development)', () => {
   const s = dev.services;
 
-  test('PostgreSQL 15 on host port 5433, Redis 7 on 6379, the app on 8000', () => {
+  test('PostgreSQL 15 on host port 5433, Redis 7 on 6379, the app on 8000: every port on 127.0.0.1 only', () => {
     assert.match(s.postgres?.image ?? '', /^postgres:15\b/);
     assert.match(s.redis?.image ?? '', /^redis:7\b/);
-    assert.deepEqual(s.postgres?.ports?.map(String), ['5433:5432']);
-    assert.deepEqual(s.redis?.ports?.map(String), ['6379:6379']);
-    assert.deepEqual(s.app?.ports?.map(String), ['8000:8000']);
+    assert.deepEqual(s.postgres?.ports?.map(String), ['127.0.0.1:5433:5432']);
+    assert.deepEqual(s.redis?.ports?.map(String), ['127.0.0.1:6379:6379']);
+    assert.deepEqual(s.app?.ports?.map(String), ['127.0.0.1:8000:8000']);
+    for (const [name, service] of Object.entries(s))
+      for (const port of service.ports ?? []) assert.match(String(port), /^127\.0\.0\.1:/, `${name} publishes ${port}`);
   });
 
   test('every service has a healthcheck; the app waits for healthy PostgreSQL and Redis', () => {
@@ -175,10 +188,18 @@ describe('docker-compose.yml (development)', () => {
     }
   });
 
-  test('the resolved environment is a valid production configuration', () => {
+  test('the resolved environment is a valid development configuration with the development keys', () => {
+    assert.equal(serviceEnv(s.app!).NODE_ENV, 'development', 'NODE_ENV is fixed, not inherited from the shell');
     const config = loadConfig(resolvedAppEnv('docker-compose.yml', dev.services.app!));
-    assert.equal(config.production, true);
+    assert.equal(config.production, false);
     assert.equal(config.port, 8000);
+    assert.deepEqual(
+      config.apiKeys.map((k) => [k.client, k.scopes === ADMIN_SCOPES]),
+      [
+        ['checkout', false],
+        ['ops', true],
+      ],
+    );
   });
 
   test('Prometheus scrapes app:8000/metrics', () => {
@@ -280,10 +301,12 @@ describe('docker-compose.prod.yml', () => {
     assert.doesNotMatch(JSON.stringify(prod), /dev_[a-z_]*key|change_me/, 'no development key in the prod file');
   });
 
-  test('PostgreSQL and Redis publish no port; the app listens on 8000', () => {
+  test('PostgreSQL and Redis publish no port; the app listens on 8000; every published port is on 127.0.0.1', () => {
     assert.equal(s.postgres?.ports, undefined);
     assert.equal(s.redis?.ports, undefined);
     assert.ok(s.app?.ports?.some((p) => String(p).endsWith(':8000')));
+    for (const [name, service] of Object.entries(s))
+      for (const port of service.ports ?? []) assert.match(String(port), /^127\.0\.0\.1:/, `${name} publishes ${port}`);
   });
 
   test('every service has a restart policy, a healthcheck and resource limits', () => {

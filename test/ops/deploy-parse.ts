@@ -13,14 +13,23 @@ export interface ConfigVar {
   readonly intDefault: number | undefined;
 }
 
-/** Every `read(env, 'NAME')`, `int(env, 'NAME', default, ...)`, `bool(env, 'NAME', ...)` and `url(env, 'NAME', ...)` call in src/config.ts. */
+/** Readers of src/lib/env.ts that take a secret from NAME or from the file NAME_FILE names: both are variables. */
+const SECRET_READERS = new Set(['secret', 'secretUrl', 'postgresUrl']);
+
+/**
+ * Every `read(env, 'NAME')`, `int(env, 'NAME', default, ...)`, `bool(env, 'NAME', ...)` and `url(env, 'NAME', ...)`
+ * call in src/config.ts, and NAME and NAME_FILE of every `secret(env, 'NAME')`, `secretUrl(env, 'NAME', ...)` and
+ * `postgresUrl(env, 'NAME')` call.
+ */
 export function configVars(source: string = readText('src/config.ts')): ConfigVar[] {
   const found = new Map<string, ConfigVar>();
-  for (const m of source.matchAll(/\b(read|int|url|bool)\(env, '([A-Z][A-Z0-9_]*)'(?:, ([0-9_]+))?/g)) {
+  const calls = /\b(read|int|url|bool|secret|secretUrl|postgresUrl)\(env, '([A-Z][A-Z0-9_]*)'(?:, ([0-9_]+))?/g;
+  for (const m of source.matchAll(calls)) {
     const name = m[2]!;
     const intDefault = m[1] === 'int' && m[3] !== undefined ? Number(m[3].replaceAll('_', '')) : undefined;
     const previous = found.get(name);
     found.set(name, { name, intDefault: intDefault ?? previous?.intDefault });
+    if (SECRET_READERS.has(m[1]!)) found.set(`${name}_FILE`, { name: `${name}_FILE`, intDefault: undefined });
   }
   return [...found.values()];
 }

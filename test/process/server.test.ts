@@ -1,6 +1,9 @@
-// The real entry point as a child process: start-up validation, serving over HTTP, graceful SIGTERM.
+// The real entry point as a child process: start-up validation (no key on a real database: refused), secrets from
+// _FILE variables, serving over HTTP, graceful SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +32,79 @@ test('production refuses to start without APP_API_KEY(S)', () => {
     timeout: 30_000,
   });
   assert.equal(run.status, 1);
-  assert.match(run.stderr, /APP_API_KEY, APP_API_KEYS or APP_KEYS_FILE must be set/);
+  assert.equal(run.stderr.trim().split('\n').length, 1);
+  assert.match(
+    run.stderr,
+    /APP_API_KEYS or APP_API_KEY \(or its _FILE\), or a non-admin entry of APP_KEYS_FILE, must be set when NODE_ENV=production/,
+  );
+  assert.equal(run.stdout, '', 'no key printed');
+});
+
+// A server on a real database is a deployment: no key means the key secret was not passed, never "mint one".
+for (const nodeEnv of [undefined, 'development', 'Production']) {
+  test(`with DATABASE_URL and no key, NODE_ENV=${nodeEnv ?? '(unset)'} refuses to start and prints no key`, () => {
+    const run = spawnSync(process.execPath, entry, {
+      env: { ...baseEnv, ...(nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv }) },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(run.status, 1);
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      /^picopay: configuration error: no API key: set APP_API_KEYS and\/or APP_ADMIN_API_KEYS \(or their _FILE variants\)/,
+    );
+    assert.equal(run.stdout, '', 'no key printed');
+  });
+}
+
+test('keys and DATABASE_URL from _FILE variables start the server; both a variable and its _FILE is refused', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'picopay-server-files-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, content: string): string => {
+    writeFileSync(path.join(dir, name), content, { mode: 0o600 });
+    return path.join(dir, name);
+  };
+  const files = {
+    DATABASE_URL: '',
+    DATABASE_URL_FILE: write('database-url', `${DATABASE_URL}\n`),
+    APP_ADMIN_API_KEYS_FILE: write('admin-keys', `ops:${KEYS.admin}\n`),
+  };
+  const both = spawnSync(process.execPath, entry, {
+    env: { ...baseEnv, ...files, APP_ADMIN_API_KEYS: `ops:${KEYS.admin}` },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(both.status, 1);
+  assert.match(both.stderr, /APP_ADMIN_API_KEYS and APP_ADMIN_API_KEYS_FILE are both set; set one of them/);
+  assert.ok(!both.stderr.includes(KEYS.admin), 'the key never appears in the output');
+
+  const port = await freePort();
+  const child = spawn(process.execPath, entry, {
+    env: { ...baseEnv, ...files, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = once(child, 'exit');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', () => void (output.includes('picopay: listening on') && resolve()));
+      child.on('exit', () => reject(new Error(`server exited: ${output}`)));
+    });
+    const users = await fetch(`http://127.0.0.1:${port}/users`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEYS.admin, 'content-type': 'application/json' },
+      body: '{"balances":{"USD":5}}',
+    });
+    assert.equal(users.status, 201, 'the admin key from APP_ADMIN_API_KEYS_FILE is accepted');
+    child.kill('SIGTERM');
+    assert.deepEqual(await exited, [0, null]);
+    assert.ok(!output.includes(KEYS.admin), 'the key never appears in the output');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 });
 
 test('the server charges over real HTTP and exits 0 on SIGTERM after finishing', async () => {

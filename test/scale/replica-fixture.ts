@@ -10,7 +10,7 @@ import { runAsServiceUser, serviceDir, serviceUserSkipReason } from './service-u
 const TOOLS = ['initdb', 'pg_ctl', 'pg_basebackup', 'postgres'];
 
 /** The newest /usr/lib/postgresql/<major>/bin holding every tool (Debian's layout). */
-function binDir(): string | undefined {
+export function postgresBinDir(): string | undefined {
   const base = '/usr/lib/postgresql';
   if (!existsSync(base)) return undefined;
   return readdirSync(base)
@@ -21,7 +21,7 @@ function binDir(): string | undefined {
 }
 
 export function replicaSkipReason(): string | undefined {
-  if (binDir() === undefined)
+  if (postgresBinDir() === undefined)
     return `no /usr/lib/postgresql/<version>/bin with ${TOOLS.join(', ')} (apt-get install postgresql)`;
   return serviceUserSkipReason();
 }
@@ -68,7 +68,7 @@ function node(port: number): Node {
  * `prepare` run on it (migrations), then a base backup streamed to the standby, which starts in hot standby.
  */
 export async function startReplicationPair(prepare: (primaryUrl: string) => Promise<void>): Promise<ReplicationPair> {
-  const bin = (tool: string): string => path.join(binDir()!, tool);
+  const bin = (tool: string): string => path.join(postgresBinDir()!, tool);
   const dir = serviceDir('picopay-replica-');
   const [primaryDir, standbyDir] = [path.join(dir, 'primary'), path.join(dir, 'standby')];
   const [primaryPort, standbyPort] = [await freePort(), await freePort()];

@@ -4,7 +4,7 @@
 // under `node --cpu-prof` and its profile lands in DIR at exit: `npx tsx bench/profile-summary.ts DIR/<file>`.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { freshDatabase, log, redisForBench, seed, startHttp, type Resource } from './infra.ts';
+import { freshDatabase, log, PICOPAY, redisForBench, seed, startHttp, type Resource } from './infra.ts';
 import { measure, pickGenerator } from './load.ts';
 import { BASELINE_HTTP, chargeReplayKeys, scenarios } from './scenarios.ts';
 
@@ -41,11 +41,7 @@ try {
     DB_POOL_SIZE: '16',
   };
   const profiling = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
-  const picopay = await startHttp(
-    'src/server.ts',
-    { ...env, ...(redis.value ? { REDIS_URL: redis.value } : {}) },
-    profiling,
-  );
+  const picopay = await startHttp(PICOPAY, { ...env, ...(redis.value ? { REDIS_URL: redis.value } : {}) }, profiling);
   cleanups.push(picopay);
   const bare = await startHttp('bench/http-baseline.ts', {});
   cleanups.push(bare);

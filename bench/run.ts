@@ -4,11 +4,13 @@ import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { freePort, freshDatabase, log, redisForBench, root, seed, startHttp, type Resource } from './infra.ts';
+import { freePort, freshDatabase, log, PICOPAY, redisForBench, root, seed, startHttp, type Resource } from './infra.ts';
 import { measure, pickGenerator, type Measurement } from './load.ts';
 import { svg, table, writeResults, type Row } from './report.ts';
 import { BASELINE_HTTP, chargeReplayKeys, scenarios, type ScenarioContext } from './scenarios.ts';
+import { pgbenchAvailable, pgbenchBaseline } from './pgbench-baseline.ts';
 import { sqlBaseline } from './sql-baseline.ts';
+import { measureReplication, patroniSkipReason } from './ha-cluster.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +21,10 @@ const { values } = parseArgs({
     only: { type: 'string' },
     // auto: wrk when it is on PATH (apt-get install wrk), else autocannon.
     generator: { type: 'string', default: 'auto' },
+    // auto: the unique-sync-replication lines run when Patroni, etcd and HAProxy are installed; off: never.
+    ha: { type: 'string', default: 'auto' },
+    // pgbench clients for the SQL baselines.
+    'sql-clients': { type: 'string', default: '16' },
   },
 });
 const durationS = Number(values.duration);
@@ -51,12 +57,12 @@ async function main(): Promise<void> {
     DB_POOL_SIZE: String(poolSize),
     ...tuning,
   };
-  const up = await startHttp('src/server.ts', { ...serverEnv, ...(redis.value ? { REDIS_URL: redis.value } : {}) });
+  const up = await startHttp(PICOPAY, { ...serverEnv, ...(redis.value ? { REDIS_URL: redis.value } : {}) });
   cleanups.push(up);
-  const down = await startHttp('src/server.ts', { ...serverEnv, REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+  const down = await startHttp(PICOPAY, { ...serverEnv, REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
   cleanups.push(down);
   // Group commit is on by default; this one runs one transaction per charge, for the comparison.
-  const unbatched = await startHttp('src/server.ts', {
+  const unbatched = await startHttp(PICOPAY, {
     ...serverEnv,
     BATCH_ENABLED: 'false',
     ...(redis.value ? { REDIS_URL: redis.value } : {}),
@@ -74,17 +80,7 @@ async function main(): Promise<void> {
 
   const ctx: ScenarioContext = { apiKey: API_KEY, users: userIds, hotUser, replayKeys };
   const baselines: Record<string, Measurement> = {};
-  const pickUser = (): number => userIds[Math.floor(Math.random() * userIds.length)]!;
-  const sqlOptions = { poolSize, inFlight: connections, warmupMs: warmupS * 1000, durationMs: durationS * 1000 };
-  log('baseline sql-unique: picopay_charge() from a Node loop, random users');
-  baselines['sql-unique'] = await sqlBaseline(database.value, { ...sqlOptions, pickUser });
-  log('baseline sql-hot: picopay_charge() from a Node loop, one account');
-  baselines['sql-hot'] = await sqlBaseline(database.value, { ...sqlOptions, pickUser: () => hotUser });
-  // The servers cached their plans while the tables were nearly empty (seeding, replay keys); the baselines have
-  // just added tens of thousands of charges. Fresh statistics make every connection re-plan for tables of this
-  // size, as autovacuum would in production within its next round (a cached seq-scan plan on idempotency_keys made
-  // lone group-committed charges 8 ms instead of 1 ms).
-  await analyze(database.value);
+  Object.assign(baselines, await sqlBaselines(database.value, userIds, hotUser));
   log('baseline http: bare Fastify route returning a constant');
   baselines.http = await measure(generator, baseline.value, connections, warmupS, durationS, BASELINE_HTTP);
 
@@ -120,10 +116,12 @@ async function main(): Promise<void> {
       name,
       description: 'unique charges, 1 connection',
       baseline: 'sql-unique',
-      ratio: lone.rps / baselines['sql-unique'].rps,
+      ratio: lone.rps / baselines['sql-unique']!.rps,
       ...lone,
     });
   }
+
+  rows.push(...(await replicationRows(rows, redis.value)));
 
   const machine = {
     cpus: cpus().length,
@@ -154,11 +152,60 @@ async function main(): Promise<void> {
   log(`wrote ${path.relative(root, files.json)} and ${path.relative(root, files.svg)}`);
 }
 
-async function analyze(url: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query('ANALYZE');
-  await c.end();
+/**
+ * sql-unique and sql-hot: picopay_charge() called once per charge by pgbench (16 clients, its C client and protocol),
+ * or, without pgbench on PATH, by a Node loop with the server's driver and pool size.
+ */
+async function sqlBaselines(
+  url: string,
+  userIds: readonly number[],
+  hotUser: number,
+): Promise<Record<string, Measurement>> {
+  if (pgbenchAvailable()) {
+    const clients = Number(values['sql-clients']);
+    const run = { clients, warmupS, durationS };
+    log(`baseline sql-unique: picopay_charge() in pgbench, ${clients} clients, random users`);
+    const min = Math.min(...userIds);
+    const max = Math.max(...userIds);
+    // pgbench draws ids from a range: every id in it must be a funded user, as in the HTTP scenarios.
+    if (max - min + 1 !== userIds.length) throw new Error('seeded user ids are not contiguous');
+    const unique = await pgbenchBaseline(url, { ...run, users: { min, max } });
+    log(`baseline sql-hot: picopay_charge() in pgbench, ${clients} clients, one account`);
+    const hot = await pgbenchBaseline(url, { ...run, users: { min: hotUser, max: hotUser } });
+    return { 'sql-unique': unique, 'sql-hot': hot };
+  }
+  log('pgbench is not on PATH (Debian: postgresql-client): the SQL baselines run from a Node loop instead');
+  const sqlOptions = { poolSize, inFlight: connections, warmupMs: warmupS * 1000, durationMs: durationS * 1000 };
+  const pickUser = (): number => userIds[Math.floor(Math.random() * userIds.length)]!;
+  return {
+    'sql-unique': await sqlBaseline(url, { ...sqlOptions, pickUser }),
+    'sql-hot': await sqlBaseline(url, { ...sqlOptions, pickUser: () => hotUser }),
+  };
+}
+
+/** unique charges on a local Patroni cluster, synchronous replication on and off, against the single-node line. */
+async function replicationRows(rows: readonly Row[], redisUrl: string | undefined): Promise<Row[]> {
+  if (values.ha === 'off' || (values.only !== undefined && !'unique-sync-replication'.includes(values.only))) return [];
+  const skip = patroniSkipReason();
+  if (skip !== undefined) {
+    log(`unique-sync-replication skipped: ${skip}`);
+    return [];
+  }
+  log('unique-sync-replication: unique charges through HAProxy to a three-node Patroni cluster (sync on, then off)');
+  const run = { generator, connections, warmupS, durationS, apiKey: API_KEY, redisUrl };
+  const { sync, async } = await measureReplication(run);
+  const single = rows.find((r) => r.name === 'unique');
+  const row = (name: string, description: string, m: Measurement): Row => ({
+    name,
+    description,
+    baseline: single === undefined ? null : 'unique',
+    ratio: single === undefined ? null : m.rps / single.rps,
+    ...m,
+  });
+  return [
+    row('unique-sync-replication', 'unique charges, 3-node Patroni, synchronous_mode on (RPO 0)', sync),
+    row('unique-async-replication', 'unique charges, 3-node Patroni, synchronous_mode off', async),
+  ];
 }
 
 async function serverVersion(url: string): Promise<string> {

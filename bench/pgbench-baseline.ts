@@ -8,9 +8,9 @@ import path from 'node:path';
 import type { Measurement } from './load.ts';
 
 // A new key per transaction (gen_random_uuid), its SHA-256 as the fingerprint, a random user of the range.
-const SCRIPT = `\\set uid random(:umin, :umax)
+const script = (fn: string): string => `\\set uid random(:umin, :umax)
 SELECT c.outcome FROM (SELECT gen_random_uuid()::text AS k) AS g,
-  LATERAL picopay_charge('bench-sql', g.k, sha256(convert_to(g.k, 'UTF8')), :uid, 'USD', 1, NULL, '{}'::jsonb) AS c;
+  LATERAL ${fn}('bench-sql', g.k, sha256(convert_to(g.k, 'UTF8')), :uid, 'USD', 1, NULL, '{}'::jsonb) AS c;
 `;
 
 export function pgbenchAvailable(): boolean {
@@ -33,19 +33,21 @@ export interface PgbenchOptions {
   readonly durationS: number;
   /** Users charged: a random id in [min, max] per transaction (min = max: one hot account). */
   readonly users: { readonly min: number; readonly max: number };
+  /** The charge function called, with picopay_charge's arguments (default picopay_charge). */
+  readonly fn?: string;
 }
 
 export async function pgbenchBaseline(databaseUrl: string, options: PgbenchOptions): Promise<Measurement> {
   const dir = await mkdtemp(path.join(tmpdir(), 'picopay-pgbench-'));
   try {
-    const script = path.join(dir, 'charge.sql');
-    await writeFile(script, SCRIPT);
+    const file = path.join(dir, 'charge.sql');
+    await writeFile(file, script(options.fn ?? 'picopay_charge'));
     const common = [
       '-n',
       '-M',
       'prepared',
       '-f',
-      script,
+      file,
       '-c',
       String(options.clients),
       '-j',

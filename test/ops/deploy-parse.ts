@@ -23,7 +23,8 @@ const SECRET_READERS = new Set(['secret', 'secretUrl', 'postgresUrl']);
  */
 export function configVars(source: string = readText('src/config.ts')): ConfigVar[] {
   const found = new Map<string, ConfigVar>();
-  const calls = /\b(read|int|url|bool|duration|secret|secretUrl|postgresUrl)\(env, '([A-Z][A-Z0-9_]*)'(?:, ([0-9_]+))?/g;
+  const calls =
+    /\b(read|int|url|bool|duration|secret|secretUrl|postgresUrl)\(env, '([A-Z][A-Z0-9_]*)'(?:, ([0-9_]+))?/g;
   for (const m of source.matchAll(calls)) {
     const name = m[2]!;
     const intDefault = m[1] === 'int' && m[3] !== undefined ? Number(m[3].replaceAll('_', '')) : undefined;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `picopay` command: picopay serve | migrate | seed-user | verify | keys | build. Each runs its compiled entry point
+// The `picopay` command: picopay serve | migrate | seed-user | verify | purge | keys | build. Each runs its compiled entry point
 // (dist/, built from src/ by tsc) in a child process with signals passed through, and exits as the child did.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -11,6 +11,7 @@ const COMMANDS = {
   migrate: ['cli/migrate.js', 'apply pending database migrations and changed function files'],
   'seed-user': ['cli/seed-user.js', 'create a funded user and print its id (--balance, --currency, --name)'],
   verify: ['cli/verify.js', 'check the ledger invariants; exit 2 on a violation'],
+  purge: ['cli/purge.js', 'delete idempotency records older than IDEMPOTENCY_RETENTION, in small batches'],
   keys: ['cli/keys.js', 'generate an API key and print its env entry (--client NAME, --admin)'],
   build: [undefined, 'compile src/ to dist/ now (other commands do it when dist/ is missing or stale)'],
 };

@@ -4,7 +4,7 @@
 import { createSecureContext } from 'node:tls';
 import { KeyConfigError, loadApiKeys, type ApiKeyEntry } from './auth/key-config.ts';
 import { ADMIN_SCOPES } from './auth/scopes.ts';
-import { bool, ConfigError, int, read, readSettingFile, secret, secretUrl, type Env } from './lib/env.ts';
+import { bool, ConfigError, duration, int, read, readSettingFile, secret, secretUrl, type Env } from './lib/env.ts';
 
 export type { ApiKeyEntry } from './auth/key-config.ts';
 
@@ -61,6 +61,14 @@ export interface Config {
   readonly batchMaxSize: number;
   readonly batchMaxWaitMs: number;
   readonly batchMaxInFlight: number;
+  /** How long an idempotency record replays; older, its key is new again (IDEMPOTENCY_RETENTION). */
+  readonly idempotencyRetentionMs: number;
+  /** The same for declines about a user or charge that does not exist; at most idempotencyRetentionMs. */
+  readonly idempotencyDeclineRetentionMs: number;
+  /** How often the server purges expired records; 0: never (run `picopay purge` instead). */
+  readonly idempotencyPurgeIntervalMs: number;
+  /** Records deleted per purge statement: small, so each statement's locks and WAL stay small. */
+  readonly idempotencyPurgeBatch: number;
 }
 
 export interface RedisNode {
@@ -160,6 +168,8 @@ export function apiKeysFrom(env: Env = process.env): ApiKeyEntry[] {
   }
 }
 
+const DAY_MS = 86_400_000;
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
   const production = nodeEnv === 'production';
@@ -174,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
   const redisUrl = redisUrlFrom(env);
+  const retention = duration(env, 'IDEMPOTENCY_RETENTION', 30 * DAY_MS, 1000, 3650 * DAY_MS);
   const config: Config = {
     nodeEnv,
     production,
@@ -208,6 +219,14 @@ export function loadConfig(env: Env = process.env): Config {
     batchMaxSize: int(env, 'BATCH_MAX_SIZE', 50, 1, 60),
     batchMaxWaitMs: int(env, 'BATCH_MAX_WAIT_MS', 2, 0, 100),
     batchMaxInFlight: int(env, 'BATCH_MAX_IN_FLIGHT', 4, 1, 100),
+    idempotencyRetentionMs: retention,
+    // A decline cannot outlive the retention of every record.
+    idempotencyDeclineRetentionMs: Math.min(
+      duration(env, 'IDEMPOTENCY_DECLINE_RETENTION', DAY_MS, 1000, 3650 * DAY_MS),
+      retention,
+    ),
+    idempotencyPurgeIntervalMs: int(env, 'IDEMPOTENCY_PURGE_INTERVAL_MS', 60_000, 0, 86_400_000),
+    idempotencyPurgeBatch: int(env, 'IDEMPOTENCY_PURGE_BATCH', 1000, 1, 100_000),
   };
   return Object.freeze(config);
 }

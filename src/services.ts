@@ -1,12 +1,15 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
-import { createPool } from './db/pool.ts';
+import { createPool, type Db } from './db/pool.ts';
 import { createReadRouter } from './db/read-router.ts';
 import type { RouteDeps } from './deps.ts';
+import { startPurger, type PurgeResult } from './idempotency/purge.ts';
+import type { Retention } from './idempotency/retention.ts';
 import { createResponseCache } from './idempotency/response-cache.ts';
 import { createChargeBatcher } from './payments/batcher.ts';
+import { createPaymentRepository } from './payments/repository.ts';
 import { createPaymentService } from './payments/service.ts';
-import { createMetrics } from './plugins/external/metrics.ts';
+import { createMetrics, type Metrics } from './plugins/external/metrics.ts';
 import { createRedis, createRedisCluster, type RedisClient } from './plugins/external/redis.ts';
 import { createRedisGuard, type RedisGuard } from './plugins/external/redis-guard.ts';
 
@@ -28,6 +31,22 @@ function redisClient(config: Config, log: FastifyBaseLogger): RedisClient | unde
   return config.redisUrl === undefined ? undefined : createRedis(config.redisUrl, options);
 }
 
+/** The server's purge of expired idempotency records, unless IDEMPOTENCY_PURGE_INTERVAL_MS is 0. */
+function purgerFor(config: Config, db: Db, retention: Retention, metrics: Metrics, log: FastifyBaseLogger) {
+  if (config.idempotencyPurgeIntervalMs === 0) return undefined;
+  const settings = {
+    ...retention,
+    batch: config.idempotencyPurgeBatch,
+    // A run's bound (a million records at the default batch); the next run goes on where it stopped.
+    maxSteps: 1000,
+    intervalMs: config.idempotencyPurgeIntervalMs,
+  };
+  return startPurger(db, settings, (result: PurgeResult | Error) => {
+    if (result instanceof Error) log.warn({ err: result.message }, 'idempotency purge failed; retrying next run');
+    else metrics.idempotencyPurged.inc(result.deleted);
+  });
+}
+
 /** The pools, Redis, caches, metrics and the payment service, wired from the configuration. */
 export function createServices(config: Config, databaseUrl: string, version: string, log: FastifyBaseLogger): Services {
   const db = createPool(config, databaseUrl);
@@ -41,23 +60,33 @@ export function createServices(config: Config, databaseUrl: string, version: str
     metrics.redisErrors.inc({ operation });
     log.warn({ operation, err: message(error) }, 'redis unavailable; skipping it');
   });
+  const retention = {
+    retentionMs: config.idempotencyRetentionMs,
+    declineRetentionMs: config.idempotencyDeclineRetentionMs,
+  };
   const cache = createResponseCache({
     redis: redisGuard,
     ttlSeconds: config.cacheTtlSeconds,
     memoryEntries: config.memoryCacheEntries,
     events: metrics.cacheEvents,
+    retention,
   });
+  const repository = createPaymentRepository(retention);
   const batchSettings = {
     maxSize: config.batchMaxSize,
     maxWaitMs: config.batchMaxWaitMs,
     maxInFlight: config.batchMaxInFlight,
   };
-  const batcher = config.batchEnabled ? createChargeBatcher(db, batchSettings, metrics.batchEvents) : undefined;
-  const payments = createPaymentService({ db, cache, batcher });
+  const batcher = config.batchEnabled
+    ? createChargeBatcher(db, batchSettings, metrics.batchEvents, repository)
+    : undefined;
+  const payments = createPaymentService({ db, cache, batcher, repository });
+  const purger = purgerFor(config, db, retention, metrics, log);
   return {
     deps: { config, db, reads, cache, payments, metrics, version },
     redisGuard,
     async close() {
+      await purger?.stop();
       redis?.disconnect();
       await reads.end();
       await db.end();

@@ -1,8 +1,9 @@
 -- A lone charge (BATCH_ENABLED=false) is a batch of one: the charge has one SQL implementation, picopay_charge_batch.
 CREATE OR REPLACE FUNCTION picopay_charge(p_client text, p_key text, p_fingerprint bytea, p_user_id bigint,
-  p_currency text, p_amount bigint, p_description text, p_metadata jsonb,
-  OUT outcome text, OUT status smallint, OUT code text, OUT body text)
+  p_currency text, p_amount bigint, p_description text, p_metadata jsonb, p_retention interval,
+  p_decline_retention interval, OUT outcome text, OUT status smallint, OUT code text, OUT body text)
 LANGUAGE sql AS $$
   SELECT * FROM picopay_charge_batch(ARRAY[p_client], ARRAY[p_key], ARRAY[p_fingerprint], ARRAY[p_user_id],
-                                     ARRAY[p_currency], ARRAY[p_amount], ARRAY[p_description], ARRAY[p_metadata])
+                                     ARRAY[p_currency], ARRAY[p_amount], ARRAY[p_description], ARRAY[p_metadata],
+                                     p_retention, p_decline_retention)
 $$;

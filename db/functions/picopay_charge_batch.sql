@@ -8,7 +8,8 @@
 -- item, within PostgreSQL's 64 cached subtransactions per backend for BATCH_MAX_SIZE <= 60). Any other error (lock
 -- timeout on an account, lost connection) rolls the whole batch back.
 CREATE OR REPLACE FUNCTION picopay_charge_batch(p_client text[], p_key text[], p_fingerprint bytea[], p_user_id bigint[],
-  p_currency text[], p_amount bigint[], p_description text[], p_metadata jsonb[])
+  p_currency text[], p_amount bigint[], p_description text[], p_metadata jsonb[], p_retention interval,
+  p_decline_retention interval)
 RETURNS TABLE (outcome text, status smallint, code text, body text)
 LANGUAGE plpgsql
 -- Index lookups by key whatever the statistics say: plans cached while a table was empty must not become
@@ -64,11 +65,13 @@ BEGIN
     tag := p_client[i] || E'\n' || p_key[i];
     IF claimed_together AND tag = ANY (fresh) AND NOT tag = ANY (taken) THEN
       -- This item's key was new, and this is its first item: claimed. (A repeat, a replay of an earlier
-      -- transaction's key or a reuse is decided by picopay_claim_key below, exactly as for a lone charge.)
+      -- transaction's key, an expired record or a reuse is decided by picopay_claim_key below, exactly as for a
+      -- lone charge.)
       taken := taken || tag;
       SELECT 'claimed'::text AS outcome, NULL::smallint AS status, NULL::text AS code, NULL::text AS body INTO claim;
     ELSE
-      SELECT * INTO claim FROM picopay_claim_key(p_client[i], p_key[i], 'charge', p_fingerprint[i]);
+      SELECT * INTO claim FROM picopay_claim_key(p_client[i], p_key[i], 'charge', p_fingerprint[i], p_retention,
+                                                     p_decline_retention);
     END IF;
     outcome := claim.outcome; status := claim.status; code := claim.code; body := claim.body;
     IF claim.outcome = 'replayed' AND claim.status IS NULL THEN

@@ -2,6 +2,7 @@
 -- 2^53-1 minor units), append the entry, store the response. One statement, one transaction, one round trip.
 CREATE OR REPLACE FUNCTION picopay_credit(p_client text, p_key text, p_fingerprint bytea, p_user_id bigint,
   p_currency text, p_exponent smallint, p_amount bigint, p_description text, p_metadata jsonb,
+  p_retention interval, p_decline_retention interval,
   OUT outcome text, OUT status smallint, OUT code text, OUT body text)
 LANGUAGE plpgsql
 -- Index lookups by key whatever the statistics say: plans cached while a table was empty must not become
@@ -12,7 +13,7 @@ DECLARE
   acct accounts;
 BEGIN
   SELECT c.outcome, c.status, c.code, c.body INTO outcome, status, code, body
-    FROM picopay_claim_key(p_client, p_key, 'credit', p_fingerprint) c;
+    FROM picopay_claim_key(p_client, p_key, 'credit', p_fingerprint, p_retention, p_decline_retention) c;
   IF outcome <> 'claimed' THEN
     RETURN;
   END IF;

@@ -8,7 +8,7 @@
 -- A charge belongs to the client that made it: another client's charge is declined exactly like a missing one
 -- (charge_not_found, no existence leak) unless p_any_charge (the caller's key holds refunds:any).
 CREATE OR REPLACE FUNCTION picopay_refund(p_client text, p_key text, p_fingerprint bytea, p_charge_id bigint,
-  p_amounts bigint[], p_reason text, p_any_charge boolean,
+  p_amounts bigint[], p_reason text, p_any_charge boolean, p_retention interval, p_decline_retention interval,
   OUT outcome text, OUT status smallint, OUT code text, OUT body text, OUT currency_exponent smallint)
 LANGUAGE plpgsql
 -- Index lookups by key whatever the statistics say: plans cached while a table was empty must not become
@@ -22,7 +22,7 @@ DECLARE
   v_amount bigint;
 BEGIN
   SELECT c.outcome, c.status, c.code, c.body INTO outcome, status, code, body
-    FROM picopay_claim_key(p_client, p_key, 'refund', p_fingerprint) c;
+    FROM picopay_claim_key(p_client, p_key, 'refund', p_fingerprint, p_retention, p_decline_retention) c;
   IF outcome <> 'claimed' THEN
     RETURN;
   END IF;

@@ -15,7 +15,7 @@ export interface KeyedCall {
  * The exactly-once protocol every money operation follows. The cache may only answer with a stored response whose
  * fingerprint matches; everything else goes to PostgreSQL (`decide`: one SQL function call), which claims the key
  * under its unique index and either decides, replays, or says the key is reused or in use. A final response goes to
- * the caches after commit. `invalidAmount` explains a refund amount the charge's currency cannot express (nothing was
+ * the caches after commit, for no longer than its record's retention. `invalidAmount` explains a refund amount the charge's currency cannot express (nothing was
  * recorded, so nothing is cached).
  */
 export async function exactlyOnce(
@@ -55,11 +55,15 @@ export async function exactlyOnce(
 
 function recordFinal(cache: ResponseCache, call: KeyedCall, row: OutcomeRow): FinalResponse {
   if (row.status === null || row.body === null) throw new Error('idempotency record without response');
-  cache.set(call.client, call.key, {
-    fingerprint: call.fingerprint,
-    status: row.status,
-    code: row.code,
-    body: row.body,
-  });
+  // A replay from PostgreSQL is not cached: its record may be about to expire, and a copy must not outlive it
+  // (IDEMPOTENCY_RETENTION). The request that decided cached it, for the record's whole life.
+  if (row.outcome !== 'replayed') {
+    cache.set(call.client, call.key, {
+      fingerprint: call.fingerprint,
+      status: row.status,
+      code: row.code,
+      body: row.body,
+    });
+  }
   return { ok: true, status: row.status, code: row.code, body: row.body, replayed: row.outcome === 'replayed' };
 }

@@ -20,10 +20,11 @@ export class LruCache<V> {
     return entry.value;
   }
 
-  set(key: string, value: V): void {
+  /** ttlMs: a shorter life for this entry than the cache's (never a longer one). */
+  set(key: string, value: V, ttlMs: number = this.#ttlMs): void {
     if (this.#capacity === 0) return;
     this.#entries.delete(key);
-    this.#entries.set(key, { value, expiresAt: this.#now() + this.#ttlMs });
+    this.#entries.set(key, { value, expiresAt: this.#now() + Math.min(ttlMs, this.#ttlMs) });
     if (this.#entries.size > this.#capacity) {
       const oldest = this.#entries.keys().next();
       if (oldest.done !== true) this.#entries.delete(oldest.value);

@@ -1,5 +1,6 @@
 import type { RedisGuard } from '../plugins/external/redis-guard.ts';
 import { LruCache } from './lru.ts';
+import { DEFAULT_RETENTION, lifetimeMs, type Retention } from './retention.ts';
 
 /** A final response stored under an Idempotency-Key, with the fingerprint of the request that produced it. */
 export interface StoredResponse {
@@ -19,7 +20,10 @@ export interface CacheEvents {
 export interface ResponseCache {
   /** A stored response whose fingerprint matches, or undefined: the caller then asks PostgreSQL, the authority. */
   get(client: string, key: string, fingerprint: string): Promise<StoredResponse | undefined>;
-  /** After commit only. Never throws, never waits for Redis. */
+  /**
+   * After commit only, for a response this process just decided: it lives min(CACHE_TTL, the record's retention)
+   * from now, so no copy outlives the record. Never throws, never waits for Redis.
+   */
   set(client: string, key: string, response: StoredResponse): void;
   readonly redisState: () => 'up' | 'down' | 'disabled';
 }
@@ -29,30 +33,40 @@ export interface ResponseCacheDeps {
   readonly ttlSeconds: number;
   readonly memoryEntries: number;
   readonly events: CacheEvents;
+  /** The records' retention (src/idempotency/retention.ts); DEFAULT_RETENTION when not given. */
+  readonly retention?: Retention;
   readonly now?: () => number;
+}
+
+interface Decoded {
+  readonly response: StoredResponse;
+  readonly expiresAt: number;
 }
 
 /**
  * A Redis entry names the (client, key) it was written for: an entry copied or left under another key (a stale
  * restore, a bug, a swap) must not replay there, even when the two requests were identical and so share a fingerprint.
  */
-function encode(client: string, key: string, response: StoredResponse): string {
-  return JSON.stringify({ client, key, ...response });
+function encode(client: string, key: string, response: StoredResponse, expiresAt: number): string {
+  return JSON.stringify({ client, key, ...response, expiresAt });
 }
 
-function decode(raw: string, client: string, key: string): StoredResponse | undefined {
+/** An entry and the time (epoch ms) its record expires: a copy in the in-process cache must not live longer. */
+function decode(raw: string, client: string, key: string, now: number): Decoded | undefined {
   try {
     const value: unknown = JSON.parse(raw);
     if (typeof value !== 'object' || value === null) return undefined;
     const entry = value as Record<string, unknown>;
     if (entry.client !== client || entry.key !== key) return undefined;
-    const { fingerprint, status, code, body } = entry;
+    const { fingerprint, status, code, body, expiresAt } = entry;
+    // Written before retention existed, or past its record's expiry: a miss (PostgreSQL decides).
+    if (typeof expiresAt !== 'number' || expiresAt <= now) return undefined;
     if (typeof fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(fingerprint)) return undefined;
     if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 499) return undefined;
     if (code !== null && typeof code !== 'string') return undefined;
     if (typeof body !== 'string') return undefined;
     JSON.parse(body); // a garbled body is a miss, never a reply
-    return { fingerprint, status, code, body };
+    return { response: { fingerprint, status, code, body }, expiresAt };
   } catch {
     return undefined;
   }
@@ -65,6 +79,7 @@ function decode(raw: string, client: string, key: string): StoredResponse | unde
  */
 export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
   const now = deps.now ?? Date.now;
+  const retention = deps.retention ?? DEFAULT_RETENTION;
   const memory = new LruCache<StoredResponse>(deps.memoryEntries, deps.ttlSeconds * 1000, now);
   const guard = deps.redis;
   const redis = guard.redis;
@@ -99,20 +114,22 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
         deps.events.lookup('redis', 'miss');
         return undefined;
       }
-      const stored = decode(raw, client, key);
-      if (stored === undefined || stored.fingerprint !== fingerprint) {
+      const decoded = decode(raw, client, key, now());
+      if (decoded === undefined || decoded.response.fingerprint !== fingerprint) {
         deps.events.lookup('redis', 'mismatch');
         return undefined;
       }
       deps.events.lookup('redis', 'hit');
-      memory.set(memoryKey(client, key), stored);
-      return stored;
+      memory.set(memoryKey(client, key), decoded.response, decoded.expiresAt - now());
+      return decoded.response;
     },
 
     set(client, key, response) {
-      memory.set(memoryKey(client, key), response);
+      const ttlMs = Math.min(deps.ttlSeconds * 1000, lifetimeMs(retention, response.code));
+      memory.set(memoryKey(client, key), response, ttlMs);
       if (redis === undefined || !guard.usable()) return;
-      redis.set(redisKey(client, key), encode(client, key, response), 'EX', deps.ttlSeconds).then(
+      const entry = encode(client, key, response, now() + ttlMs);
+      redis.set(redisKey(client, key), entry, 'PX', ttlMs).then(
         () => guard.succeeded(),
         (error: unknown) => guard.failed('set', error),
       );

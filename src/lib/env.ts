@@ -98,3 +98,19 @@ export function secretUrl(env: Env, name: string, protocols: readonly string[]):
   }
   return raw;
 }
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration written as an integer and a unit (`500ms`, `90s`, `15m`, `12h`, `30d`), in milliseconds. */
+export function duration(env: Env, name: string, fallbackMs: number, minMs: number, maxMs: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallbackMs;
+  const match = /^(\d{1,12})(ms|s|m|h|d)$/.exec(raw);
+  const ms = match === null ? NaN : Number(match[1]) * DURATION_UNITS[match[2]!]!;
+  if (!(ms >= minMs && ms <= maxMs)) {
+    throw new ConfigError(
+      `${name} must be a duration such as 30d, 12h, 15m, 90s or 500ms, from ${minMs} ms to ${maxMs} ms (got "${raw.slice(0, 40)}")`,
+    );
+  }
+  return ms;
+}

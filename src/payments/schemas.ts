@@ -41,7 +41,9 @@ export const IdempotencyHeaders = Type.Object({
     minLength: 1,
     maxLength: 257,
     description:
-      '1-255 printable ASCII characters (a UUID is typical), bare or as an RFC 8941 quoted string; a bare key may not contain a comma',
+      '1-255 printable ASCII characters (a UUID is typical), bare or as an RFC 8941 quoted string; a bare key may not contain a comma. ' +
+      'Scoped to the client. A key replays its first response for IDEMPOTENCY_RETENTION (default 30 days; 24 hours for ' +
+      'user_not_found and charge_not_found declines); after that the key is new and a request with it executes again.',
   }),
 });
 

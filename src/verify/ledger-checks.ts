@@ -39,20 +39,27 @@ export const LEDGER_CHECKS: readonly Check[] = [
            WHERE balance_after <> running LIMIT 20`,
   },
   {
+    // A key is new again once its record expired (IDEMPOTENCY_RETENTION), so one key may carry several entries over
+    // time; within one record's life it carries at most one, the one the record points at.
     name: 'one_entry_per_key',
-    description: 'each idempotency key has at most one ledger entry',
-    sql: `SELECT format('client %s key %s has %s entries', client, idempotency_key, count(*)) AS detail
-            FROM ledger_entries WHERE idempotency_key IS NOT NULL
-           GROUP BY client, idempotency_key HAVING count(*) > 1 LIMIT 20`,
+    description: "each idempotency record's life has at most one ledger entry under its key, the one it points at",
+    sql: `SELECT format('client %s key %s: entry %s made while the record pointing at %s lived', e.client,
+                        e.idempotency_key, e.id, coalesce(k.ledger_entry_id::text, 'no entry')) AS detail
+            FROM ledger_entries e
+            JOIN idempotency_keys k ON k.client = e.client AND k.key = e.idempotency_key
+           WHERE e.idempotency_key IS NOT NULL AND e.created_at >= k.created_at
+             AND k.ledger_entry_id IS DISTINCT FROM e.id
+           LIMIT 20`,
   },
   {
+    // Entries outlive their records: the purge deletes records after the retention, never entries (audit). A live
+    // record made no later than its entry must point at it (checked above); here, a record must not point elsewhere.
     name: 'entry_has_key_record',
-    description: 'every entry made under an idempotency key has its record, pointing at it',
-    sql: `SELECT format('entry %s (client %s key %s) has no matching idempotency record', e.id, e.client,
-                        e.idempotency_key) AS detail
-            FROM ledger_entries e
-            LEFT JOIN idempotency_keys k ON k.client = e.client AND k.key = e.idempotency_key
-           WHERE e.idempotency_key IS NOT NULL AND (k.key IS NULL OR k.ledger_entry_id IS DISTINCT FROM e.id)
+    description: "a record pointing at an entry names that entry's client and key",
+    sql: `SELECT format('record client %s key %s points at entry %s (client %s key %s)', k.client, k.key, e.id,
+                        e.client, e.idempotency_key) AS detail
+            FROM idempotency_keys k JOIN ledger_entries e ON e.id = k.ledger_entry_id
+           WHERE e.client IS DISTINCT FROM k.client OR e.idempotency_key IS DISTINCT FROM k.key
            LIMIT 20`,
   },
   {

@@ -17,13 +17,14 @@ export interface ConfigVar {
 const SECRET_READERS = new Set(['secret', 'secretUrl', 'postgresUrl']);
 
 /**
- * Every `read(env, 'NAME')`, `int(env, 'NAME', default, ...)`, `bool(env, 'NAME', ...)` and `url(env, 'NAME', ...)`
+ * Every `read(env, 'NAME')`, `int(env, 'NAME', default, ...)`, `bool`, `duration` and `url(env, 'NAME', ...)`
  * call in src/config.ts, and NAME and NAME_FILE of every `secret(env, 'NAME')`, `secretUrl(env, 'NAME', ...)` and
  * `postgresUrl(env, 'NAME')` call.
  */
 export function configVars(source: string = readText('src/config.ts')): ConfigVar[] {
   const found = new Map<string, ConfigVar>();
-  const calls = /\b(read|int|url|bool|secret|secretUrl|postgresUrl)\(env, '([A-Z][A-Z0-9_]*)'(?:, ([0-9_]+))?/g;
+  const calls =
+    /\b(read|int|url|bool|duration|secret|secretUrl|postgresUrl)\(env, '([A-Z][A-Z0-9_]*)'(?:, ([0-9_]+))?/g;
   for (const m of source.matchAll(calls)) {
     const name = m[2]!;
     const intDefault = m[1] === 'int' && m[3] !== undefined ? Number(m[3].replaceAll('_', '')) : undefined;

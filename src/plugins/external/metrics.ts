@@ -17,6 +17,8 @@ export interface Metrics {
   readonly refundLatency: Histogram;
   readonly cacheEvents: CacheEvents;
   readonly redisErrors: Counter<'operation'>;
+  /** Expired idempotency records this instance's purge deleted. */
+  readonly idempotencyPurged: Counter;
   readonly batchEvents: BatchEvents;
 }
 
@@ -112,6 +114,11 @@ export function createMetrics(pool: Db): Metrics {
     ),
     cacheEvents: { lookup: (layer, result) => cacheLookups.inc({ layer, result }) },
     redisErrors,
+    idempotencyPurged: new Counter({
+      name: 'idempotency_records_purged_total',
+      help: 'Expired idempotency records deleted by this instance (IDEMPOTENCY_RETENTION)',
+      registers: [registry],
+    }),
     batchEvents: batchEvents(registry),
   };
 }

@@ -61,6 +61,14 @@ export interface Config {
   readonly batchMaxSize: number;
   readonly batchMaxWaitMs: number;
   readonly batchMaxInFlight: number;
+  /** Money requests (charges, refunds, credits) in progress per process before new ones get 503 overloaded; 0: off. */
+  readonly maxInflightRequests: number;
+  /** Mean event-loop delay (ms, sampled each second) above which money requests get 503 overloaded; 0: off. */
+  readonly maxEventLoopDelayMs: number;
+  /** Charges waiting in the batcher for one account before more get 503 overloaded. */
+  readonly maxQueuedChargesPerAccount: number;
+  /** A money request not answered by then gets 503 outcome_unknown (its work may still commit; retry replays it). */
+  readonly requestDeadlineMs: number;
 }
 
 export interface RedisNode {
@@ -208,6 +216,12 @@ export function loadConfig(env: Env = process.env): Config {
     batchMaxSize: int(env, 'BATCH_MAX_SIZE', 50, 1, 60),
     batchMaxWaitMs: int(env, 'BATCH_MAX_WAIT_MS', 2, 0, 100),
     batchMaxInFlight: int(env, 'BATCH_MAX_IN_FLIGHT', 4, 1, 100),
+    // Sizing: docs/DEPLOY.md "Sizing the bounds". Each default is several times an ordinary burst (1,000 requests in
+    // flight, 100 charges on one account) and well under what one process holds for a second at full throughput.
+    maxInflightRequests: int(env, 'MAX_INFLIGHT_REQUESTS', 2000, 0, 1_000_000),
+    maxEventLoopDelayMs: int(env, 'MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 60_000),
+    maxQueuedChargesPerAccount: int(env, 'MAX_QUEUED_CHARGES_PER_ACCOUNT', 1000, 1, 1_000_000),
+    requestDeadlineMs: int(env, 'REQUEST_DEADLINE_MS', 5000, 50, 600_000),
   };
   return Object.freeze(config);
 }

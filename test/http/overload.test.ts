@@ -107,7 +107,12 @@ test('by default an ordinary burst is served: 100 concurrent charges on one acco
   assert.equal(await balanceMinor(app, user.id), 0);
 });
 
-test('by default 1,000 requests in flight across accounts are all served, zero 503', async () => {
+// Without group commit each charge waits for its own pool connection, and past DB_CONNECT_TIMEOUT_MS (the bound on
+// that wait) gets 503 database_unavailable: with a pool of 10, about two thirds of a 1,000 burst did. Known limit,
+// see README (BATCH_ENABLED); admission control does not change it.
+const UNBATCHED = process.env.BATCH_ENABLED === 'false' ? 'each charge waits for its own connection' : false;
+
+test('by default 1,000 requests in flight across accounts are all served, zero 503', { skip: UNBATCHED }, async () => {
   const { app } = await startApp();
   const users = await Promise.all(Array.from({ length: 100 }, () => createUser(app, { USD: 100 })));
   const results = await Promise.all(

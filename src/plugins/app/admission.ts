@@ -48,12 +48,18 @@ export async function registerAdmission(app: FastifyInstance, settings: Admissio
   app.decorateRequest('deadline', 0);
   app.decorateRequest('admitted', false);
   if (settings.maxEventLoopDelayMs > 0) {
+    // Start-up (compiling schemas, building the OpenAPI document) blocks the loop once; the samples that saw it say
+    // nothing about load, so pressure counts only from two samples after the app is ready.
+    let watchFrom = Number.POSITIVE_INFINITY;
+    app.addHook('onReady', async () => {
+      watchFrom = performance.now() + 2 * SAMPLE_INTERVAL_MS;
+    });
     await app.register(underPressure, {
       maxEventLoopDelay: settings.maxEventLoopDelayMs,
       sampleInterval: SAMPLE_INTERVAL_MS,
       // Its own 503 body is replaced by ours; a rejected promise goes to the one error handler.
       pressureHandler: (request) => {
-        if (!isMoney(request)) return undefined;
+        if (!isMoney(request) || performance.now() < watchFrom) return undefined;
         shed('event_loop');
         return Promise.reject(overloaded());
       },

@@ -219,7 +219,7 @@ export function loadConfig(env: Env = process.env): Config {
     // Sizing: docs/DEPLOY.md "Sizing the bounds". Each default is several times an ordinary burst (1,000 requests in
     // flight, 100 charges on one account) and well under what one process holds for a second at full throughput.
     maxInflightRequests: int(env, 'MAX_INFLIGHT_REQUESTS', 2000, 0, 1_000_000),
-    maxEventLoopDelayMs: int(env, 'MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 60_000),
+    maxEventLoopDelayMs: int(env, 'MAX_EVENT_LOOP_DELAY_MS', 2000, 0, 60_000),
     maxQueuedChargesPerAccount: int(env, 'MAX_QUEUED_CHARGES_PER_ACCOUNT', 1000, 1, 1_000_000),
     requestDeadlineMs: int(env, 'REQUEST_DEADLINE_MS', 6000, 50, 600_000),
   };

@@ -157,12 +157,13 @@ test('a charge not answered by REQUEST_DEADLINE_MS gets 503 outcome_unknown; the
 });
 
 test('event-loop delay past MAX_EVENT_LOOP_DELAY_MS: money routes get our 503 overloaded, /health is still served', async () => {
-  const { app } = await startApp({ MAX_EVENT_LOOP_DELAY_MS: '20' });
+  const { app } = await startApp({ MAX_EVENT_LOOP_DELAY_MS: '5' });
   const user = await createUser(app, { USD: 10 });
   let res: Injected | undefined;
   // Stall the loop (synchronously, as a CPU-bound burst would) until a sample sees it; bounded attempts.
   for (let attempt = 0; attempt < 20 && res?.statusCode !== 503; attempt++) {
-    const stallUntil = Date.now() + 400;
+    // 600 ms in a one-second sample lifts its mean above 5 ms wherever the stall falls in it.
+    const stallUntil = Date.now() + 600;
     while (Date.now() < stallUntil);
     const health = app.inject({ method: 'GET', url: '/health' });
     res = await app.inject(chargeRequest({ user_id: user.id, amount: 1, currency: 'USD' }));

@@ -29,8 +29,9 @@ export interface AdmissionSettings {
 
 export type Shed = (reason: ShedReason) => void;
 
-// How often under-pressure samples the event-loop delay: a quarter second reacts to a stall within the same second.
-const SAMPLE_INTERVAL_MS = 250;
+// How often under-pressure samples the event-loop delay (its mean over the interval): a second smooths out one short
+// stall (a GC, a burst of parsing) while still reacting within a second or two to a loop that stays saturated.
+const SAMPLE_INTERVAL_MS = 1000;
 
 const isMoney = (request: FastifyRequest): boolean => request.routeOptions.config.money === true;
 

@@ -102,6 +102,8 @@ test('by default an ordinary burst is served: 100 concurrent charges on one acco
     Array.from({ length: 100 }, () => app.inject(chargeRequest({ user_id: user.id, amount: 1, currency: 'USD' }))),
   );
   const statuses = results.map((r) => r.statusCode);
+  const unexpected = results.filter((r) => r.statusCode !== 200 && r.statusCode !== 400).map((r) => r.body);
+  assert.deepEqual(unexpected.slice(0, 2), [], `${unexpected.length} answers were neither 200 nor a decline`);
   assert.equal(statuses.filter((s) => s === 200).length, 50, 'exactly the balance was charged');
   assert.equal(statuses.filter((s) => s === 400).length, 50, 'the rest declined: insufficient_balance');
   assert.equal(await balanceMinor(app, user.id), 0);

@@ -10,6 +10,7 @@ import {
   checkInvariantsAfterFile,
   createUser,
   DATABASE_URL,
+  KEYS,
   newKey,
   sql,
   startApp,
@@ -156,6 +157,32 @@ test('a charge not answered by REQUEST_DEADLINE_MS gets 503 outcome_unknown; the
   assert.equal(again.headers['idempotent-replayed'], 'true');
   assert.equal(again.body, retry.body, 'the replay is the stored response');
   assert.equal(await balanceMinor(app, user.id), 1000 - 300, 'exactly one debit');
+});
+
+test('a credit behind a held row lock also answers 503 outcome_unknown at its deadline, then credits once', async () => {
+  const { app } = await startApp({ REQUEST_DEADLINE_MS: '500', DB_LOCK_TIMEOUT_MS: '60000' });
+  const user = await createUser(app, { USD: 10 });
+  const key = newKey();
+  const credit = () =>
+    app.inject({
+      method: 'POST',
+      url: `/users/${user.id}/credits`,
+      headers: { 'x-api-key': KEYS.admin, 'content-type': 'application/json', 'idempotency-key': key },
+      payload: JSON.stringify({ amount: 5, currency: 'USD' }),
+    });
+  const lock = await holdAccount(user.id);
+  let first: Injected;
+  try {
+    first = await credit();
+  } finally {
+    await lock.release();
+  }
+  assertProblem(first, 'outcome_unknown');
+  let retry = await credit();
+  const start = Date.now();
+  while (retry.statusCode === 409 && Date.now() - start < 20_000) retry = await credit();
+  assert.equal(retry.statusCode, 200, retry.body);
+  assert.equal(await balanceMinor(app, user.id), 1000 + 500, 'exactly one credit');
 });
 
 test('event-loop delay past MAX_EVENT_LOOP_DELAY_MS: money routes get our 503 overloaded, /health is still served', async () => {

@@ -10,6 +10,7 @@ import { createKeyStore, type KeyStore } from './auth/key-ring.ts';
 import type { Config } from './config.ts';
 import { ERRORS, renderProblem } from './lib/errors.ts';
 import { paymentRoutes } from './payments/routes.ts';
+import { registerAdmission } from './plugins/app/admission.ts';
 import { registerAuth } from './plugins/app/auth.ts';
 import { registerJsonBody } from './plugins/app/json-body.ts';
 import { registerProblems } from './plugins/app/problems.ts';
@@ -108,6 +109,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerSecurityHeaders(app);
   registerJsonBody(app);
   registerProblems(app);
+  const admission = {
+    maxInflight: config.maxInflightRequests,
+    maxEventLoopDelayMs: config.maxEventLoopDelayMs,
+    deadlineMs: config.requestDeadlineMs,
+  };
+  await registerAdmission(app, admission, services.deps.metrics.shed);
   const keys = createKeyStore(config.apiKeys);
   app.decorate('keys', keys);
   registerAuth(app, keys);

@@ -76,6 +76,9 @@ export function createServices(config: Config, databaseUrl: string, version: str
     maxSize: config.batchMaxSize,
     maxWaitMs: config.batchMaxWaitMs,
     maxInFlight: config.batchMaxInFlight,
+    maxQueuedPerAccount: config.maxQueuedChargesPerAccount,
+    // Every queued charge is an in-flight request, except those whose deadline passed (dropped when reached).
+    maxQueued: Math.max(config.maxInflightRequests, config.maxQueuedChargesPerAccount),
   };
   const batcher = config.batchEnabled
     ? createChargeBatcher(db, batchSettings, metrics.batchEvents, repository)

@@ -76,6 +76,19 @@ export const ERRORS = {
     detail: 'The database is unavailable or busy; retry with the same Idempotency-Key',
     retry: true,
   },
+  overloaded: {
+    status: 503,
+    title: 'Overloaded',
+    detail: 'The server is at capacity and did not start this request; retry with the same Idempotency-Key',
+    retry: true,
+  },
+  outcome_unknown: {
+    status: 503,
+    title: 'Outcome unknown',
+    detail:
+      'The request was not answered within its deadline; it may still complete. Retry with the same Idempotency-Key to learn the outcome',
+    retry: true,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

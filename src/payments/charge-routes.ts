@@ -3,6 +3,7 @@ import { ROUTE_SCOPES } from '../auth/scopes.ts';
 import type { RouteDeps } from '../deps.ts';
 import type { Failure } from '../lib/errors.ts';
 import { COMMON_ERRORS, responses } from '../lib/schemas.ts';
+import { withinDeadline } from '../plugins/app/admission.ts';
 import type { ChargeStatus } from '../plugins/external/metrics.ts';
 import { countOutcomes, requireIdempotencyKey, sendMoneyResult, toMoneyRequest } from './money-request.ts';
 import { ChargeBody, IdempotencyHeaders, MoneyMovement } from './schemas.ts';
@@ -23,7 +24,7 @@ export function chargeRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
     app.post(
       '/charge',
       {
-        config: { scopes: ROUTE_SCOPES.charge },
+        config: { scopes: ROUTE_SCOPES.charge, money: true },
         preValidation: requireIdempotencyKey,
         schema: {
           summary: 'Charge a user, exactly once per Idempotency-Key',
@@ -40,6 +41,8 @@ export function chargeRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
               'insufficient_balance',
               'user_not_found',
               'idempotency_key_in_use',
+              'overloaded',
+              'outcome_unknown',
               'payload_too_large',
               'unsupported_media_type',
               'validation_failed',
@@ -54,7 +57,13 @@ export function chargeRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
         const body = request.body;
         const parsed = toMoneyRequest(body, BigInt(body.user_id));
         const result =
-          'ok' in parsed ? parsed : await deps.payments.charge(request.caller!, request.idempotencyKey, parsed);
+          'ok' in parsed
+            ? parsed
+            : await withinDeadline(
+                request,
+                deps.metrics.shed,
+                deps.payments.charge(request.caller!, request.idempotencyKey, parsed, request.deadline),
+              );
         request.outcomeStatus = metricStatus(result);
         return sendMoneyResult(reply, result);
       },

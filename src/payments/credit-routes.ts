@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ROUTE_SCOPES } from '../auth/scopes.ts';
 import type { RouteDeps } from '../deps.ts';
+import { withinDeadline } from '../plugins/app/admission.ts';
 import { COMMON_ERRORS, IdParam, responses } from '../lib/schemas.ts';
 import { moneyStatus, requireIdempotencyKey, sendMoneyResult, toMoneyRequest } from './money-request.ts';
 import { CreditBody, IdempotencyHeaders, MoneyMovement } from './schemas.ts';
@@ -11,7 +12,7 @@ export function creditRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
     app.post(
       '/users/:id/credits',
       {
-        config: { scopes: ROUTE_SCOPES.credit },
+        config: { scopes: ROUTE_SCOPES.credit, money: true },
         preValidation: requireIdempotencyKey,
         schema: {
           summary: 'Credit a user, exactly once per Idempotency-Key; opens the currency account if needed',
@@ -28,6 +29,8 @@ export function creditRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
               'invalid_json',
               'user_not_found',
               'idempotency_key_in_use',
+              'overloaded',
+              'outcome_unknown',
               'validation_failed',
               'idempotency_key_reused',
               'balance_limit_exceeded',
@@ -39,7 +42,13 @@ export function creditRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const parsed = toMoneyRequest(request.body, BigInt(request.params.id));
         const result =
-          'ok' in parsed ? parsed : await deps.payments.credit(request.caller!, request.idempotencyKey, parsed);
+          'ok' in parsed
+            ? parsed
+            : await withinDeadline(
+                request,
+                deps.metrics.shed,
+                deps.payments.credit(request.caller!, request.idempotencyKey, parsed),
+              );
         deps.metrics.creditRequests.inc({ status: moneyStatus(result) });
         return sendMoneyResult(reply, result);
       },

@@ -3,6 +3,7 @@ import { ROUTE_SCOPES } from '../auth/scopes.ts';
 import type { FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../deps.ts';
 import { failure, type Failure, type FieldError } from '../lib/errors.ts';
+import { withinDeadline } from '../plugins/app/admission.ts';
 import { COMMON_ERRORS, IdParam, responses } from '../lib/schemas.ts';
 import { rawNumberText } from '../lib/strict-json.ts';
 import { countOutcomes, moneyStatus, requireIdempotencyKey, sendMoneyResult } from './money-request.ts';
@@ -53,7 +54,7 @@ export function refundRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
     app.post(
       '/charges/:id/refunds',
       {
-        config: { scopes: ROUTE_SCOPES.refund },
+        config: { scopes: ROUTE_SCOPES.refund, money: true },
         preValidation: refundPreValidation,
         schema: {
           summary: 'Refund a charge, in full or in part, exactly once per Idempotency-Key',
@@ -70,6 +71,8 @@ export function refundRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
               'invalid_json',
               'charge_not_found',
               'idempotency_key_in_use',
+              'overloaded',
+              'outcome_unknown',
               'payload_too_large',
               'unsupported_media_type',
               'validation_failed',
@@ -85,7 +88,13 @@ export function refundRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const parsed = toRefundRequest(request.body, BigInt(request.params.id));
         const result =
-          'ok' in parsed ? parsed : await deps.payments.refund(request.caller!, request.idempotencyKey, parsed);
+          'ok' in parsed
+            ? parsed
+            : await withinDeadline(
+                request,
+                deps.metrics.shed,
+                deps.payments.refund(request.caller!, request.idempotencyKey, parsed),
+              );
         request.outcomeStatus = moneyStatus(result);
         return sendMoneyResult(reply, result);
       },

@@ -11,7 +11,8 @@ import type { MoneyRequest, MoneyResult, RefundRequest } from './types.ts';
 
 export interface PaymentService {
   /** Debits the user's account in that currency, exactly once per (client, key). */
-  charge(caller: Caller, key: string, request: MoneyRequest): Promise<MoneyResult>;
+  /** `deadline` (performance.now() time): a charge still queued in the batcher then is dropped unsent. */
+  charge(caller: Caller, key: string, request: MoneyRequest, deadline?: number): Promise<MoneyResult>;
   /** Credits the user (opening the account in that currency if needed), exactly once per (client, key). */
   credit(caller: Caller, key: string, request: MoneyRequest): Promise<MoneyResult>;
   /** Refunds (part of) a charge to the account it debited, exactly once per (client, key). */
@@ -35,12 +36,12 @@ export function createPaymentService(deps: PaymentServiceDeps): PaymentService {
   const { cache, db, batcher } = deps;
 
   return {
-    charge(caller, key, request) {
+    charge(caller, key, request, deadline) {
       const call = { client: caller.client, key, fingerprint: fingerprint({ operation: 'charge', ...request }) };
       return exactlyOnce(cache, call, (scope) =>
         batcher === undefined
           ? repository.charge(db, { ...scope, ...request })
-          : batcher.charge({ ...scope, ...request }),
+          : batcher.charge({ ...scope, ...request }, deadline),
       );
     },
 

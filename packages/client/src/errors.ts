@@ -29,6 +29,8 @@ export const API_ERROR_CODES = [
   'rate_limited',
   'internal_error',
   'database_unavailable',
+  'overloaded',
+  'outcome_unknown',
 ] as const;
 
 /** The client's own codes, for failures with no response. */

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Db } from '../../db/pool.ts';
 import type { CacheEvents } from '../../idempotency/response-cache.ts';
 import type { BatchEvents } from '../../payments/batcher.ts';
+import { SHED_REASONS, type Shed } from '../app/admission.ts';
 
 /** The original service's label values, exactly: every authenticated charge request lands in one of them. */
 export type ChargeStatus = 'success' | 'idempotent_hit' | 'insufficient_balance' | 'failed';
@@ -20,6 +21,8 @@ export interface Metrics {
   /** Expired idempotency records this instance's purge deleted. */
   readonly idempotencyPurged: Counter;
   readonly batchEvents: BatchEvents;
+  /** Counts a money request refused (or cut short by its deadline) under load: requests_shed_total{reason}. */
+  readonly shed: Shed;
 }
 
 // 0.5 ms to 10 s: a cache replay is sub-millisecond, a stuck lock is seconds.
@@ -50,7 +53,18 @@ function poolGauge(registry: Registry, pool: Db): void {
   });
 }
 
-function batchEvents(registry: Registry): BatchEvents {
+function shedCounter(registry: Registry): Shed {
+  const counter = new Counter({
+    name: 'requests_shed_total',
+    help: 'Money requests answered 503 under load, by reason (inflight, event_loop, queue: refused before any work; deadline: outcome_unknown)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of SHED_REASONS) counter.inc({ reason }, 0);
+  return (reason) => counter.inc({ reason });
+}
+
+function batchEvents(registry: Registry, shed: Shed): BatchEvents {
   const batchSize = new Histogram({
     name: 'charge_batch_size',
     help: 'Charges per group-committed transaction (BATCH_ENABLED)',
@@ -62,7 +76,7 @@ function batchEvents(registry: Registry): BatchEvents {
     help: 'Batches run a second time after a deadlock or serialization failure',
     registers: [registry],
   });
-  return { batch: (size) => batchSize.observe(size), retry: () => batchRetries.inc() };
+  return { batch: (size) => batchSize.observe(size), retry: () => batchRetries.inc(), shed: () => shed('queue') };
 }
 
 /** A registry per app, so two apps in one process (tests) never share counters. No label carries an id or a key. */
@@ -82,6 +96,7 @@ export function createMetrics(pool: Db): Metrics {
     registers: [registry],
   });
   poolGauge(registry, pool);
+  const shed = shedCounter(registry);
   return {
     registry,
     chargeRequests: statusCounter(
@@ -119,6 +134,7 @@ export function createMetrics(pool: Db): Metrics {
       help: 'Expired idempotency records deleted by this instance (IDEMPOTENCY_RETENTION)',
       registers: [registry],
     }),
-    batchEvents: batchEvents(registry),
+    batchEvents: batchEvents(registry, shed),
+    shed,
   };
 }

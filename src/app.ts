@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createKeyStore, type KeyStore } from './auth/key-ring.ts';
-import { singleUrl, type Config } from './config.ts';
+import { configuredSessionRole, type Config } from './config.ts';
 import { ERRORS, renderProblem } from './lib/errors.ts';
 import { paymentRoutes } from './payments/routes.ts';
 import { registerAuth } from './plugins/app/auth.ts';
@@ -108,8 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions(options))
     .withTypeProvider<TypeBoxTypeProvider>()
     .setValidatorCompiler(validatorCompiler);
-  const sessionRole =
-    options.sessionRole === undefined ? (singleUrl(config) ? config.databaseAppRole : null) : options.sessionRole;
+  const sessionRole = options.sessionRole === undefined ? configuredSessionRole(config) : options.sessionRole;
   const services = createServices(config, { url: options.databaseUrl, sessionRole }, VERSION, app.log);
   app.addHook('onClose', () => services.close());
 

@@ -88,6 +88,10 @@ export { ConfigError };
 export const singleUrl = (config: Config): boolean =>
   config.databaseUrl === undefined || config.databaseMigrationUrl === undefined;
 
+/** The session role implied by the configuration alone (openDatabase may find it unusable and decide null). */
+export const configuredSessionRole = (config: Config): string | null =>
+  singleUrl(config) ? config.databaseAppRole : null;
+
 const POSTGRES = ['postgres:', 'postgresql:'];
 
 /**

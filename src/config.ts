@@ -111,8 +111,7 @@ function postgresUrl(env: Env, name: string): string | undefined {
 
 /** Both files or neither; they must hold a certificate chain and its private key (checked now, not at listen). */
 // A plain lower-case identifier: it goes into GRANT statements and the `role` startup parameter unquoted-safe.
-function roleName(env: Env, name: string, fallback: string): string {
-  const value = read(env, name) ?? fallback;
+function roleName(name: string, value: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value))
     throw new ConfigError(
       `${name} must be a lower-case SQL identifier (letters, digits, _), got ${JSON.stringify(value)}`,
@@ -215,7 +214,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbPreparedStatements: bool(env, 'DB_PREPARED_STATEMENTS', true),
     databaseMigrationUrl: postgresUrl(env, 'DATABASE_MIGRATION_URL'),
     databaseReplicaUrl: postgresUrl(env, 'DATABASE_REPLICA_URL'),
-    databaseAppRole: roleName(env, 'DATABASE_APP_ROLE', 'picopay_app'),
+    databaseAppRole: roleName('DATABASE_APP_ROLE', read(env, 'DATABASE_APP_ROLE') ?? 'picopay_app'),
     redisUrl,
     redisClusterNodes: redisClusterNodesFrom(env, redisUrl),
     redisCommandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 100, 5, 10_000),

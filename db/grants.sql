@@ -58,7 +58,9 @@ BEGIN
 
   -- Single-URL mode: the migrating login switches its server sessions to the role (SET ROLE), which needs
   -- membership. Granted when allowed (a CREATEROLE login that created the role); a superuser needs none.
-  IF NOT pg_has_role(session_user, app, 'MEMBER') THEN
+  -- PostgreSQL 16 separates the right to SET ROLE from membership (a CREATEROLE creator holds only ADMIN OPTION).
+  IF NOT pg_has_role(session_user, app,
+                     CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) THEN
     BEGIN
       EXECUTE format('GRANT %I TO %I', app, session_user);
     EXCEPTION WHEN insufficient_privilege OR invalid_grant_operation THEN NULL;

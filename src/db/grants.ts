@@ -27,15 +27,15 @@ export async function applyGrants(client: pg.ClientBase, role: string): Promise<
   } catch (error) {
     throw new Error(`db/grants.sql: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
+  // CASE: has_table_privilege() raises for a role that does not exist.
   const { rows } = await client.query<{ granted: boolean; login: string }>(
-    `SELECT has_function_privilege($1, 'picopay_charge_batch(text[], text[], bytea[], bigint[], text[], bigint[],
-              text[], jsonb[])', 'EXECUTE') AS granted, session_user AS login
-       FROM pg_roles WHERE rolname = $1`,
+    `SELECT session_user AS login,
+            CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = $1)
+                 THEN has_table_privilege($1, 'ledger_entries', 'SELECT') ELSE false END AS granted`,
     [role],
   );
-  const login =
-    rows[0]?.login ?? (await client.query<{ login: string }>('SELECT session_user AS login')).rows[0]!.login;
-  return { name: role, granted: rows[0]?.granted === true, switchable: await canSwitchTo(client, role), login };
+  const { granted, login } = rows[0]!;
+  return { name: role, granted, switchable: await canSwitchTo(client, role), login };
 }
 
 /** Tried rather than derived from catalogs: membership rules differ across PostgreSQL versions (16 added SET). */

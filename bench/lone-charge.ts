@@ -1,8 +1,9 @@
 // `npx tsx bench/lone-charge.ts [-- --duration 10 --rounds 3]`: the measurement behind "a lone charge is a batch of
 // one". pgbench calls, on one fresh database, today's picopay_charge (a one-item picopay_charge_batch) and the
 // dedicated single-charge function it replaced (claim the key, then a conditional UPDATE and the entry; the
-// definition of commit 21dd2d5, recreated here under bench_* names with the same plan setting), alternating rounds
-// so that drift on a shared machine shows as noise rather than as a difference. Prints tx/s and p50/p99 per round.
+// definition of commit 21dd2d5 with today's key claim and its retentions, recreated here under bench_* names with the
+// same plan setting), alternating rounds so that drift on a shared machine shows as noise rather than as a
+// difference. Prints tx/s and p50/p99 per round.
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { freshDatabase, log, seed } from './infra.ts';
@@ -39,12 +40,12 @@ BEGIN
                              'Charge processed successfully');
 END $$;
 CREATE FUNCTION bench_single_charge(p_client text, p_key text, p_fingerprint bytea, p_user_id bigint,
-  p_currency text, p_amount bigint, p_description text, p_metadata jsonb,
-  OUT outcome text, OUT status smallint, OUT code text, OUT body text)
+  p_currency text, p_amount bigint, p_description text, p_metadata jsonb, p_retention interval,
+  p_decline_retention interval, OUT outcome text, OUT status smallint, OUT code text, OUT body text)
 LANGUAGE plpgsql SET enable_seqscan = off AS $$
 BEGIN
   SELECT c.outcome, c.status, c.code, c.body INTO outcome, status, code, body
-    FROM picopay_claim_key(p_client, p_key, 'charge', p_fingerprint) c;
+    FROM picopay_claim_key(p_client, p_key, 'charge', p_fingerprint, p_retention, p_decline_retention) c;
   IF outcome = 'claimed' THEN
     SELECT d.outcome, d.status, d.code, d.body INTO outcome, status, code, body
       FROM bench_single_debit(p_client, p_key, p_user_id, p_currency, p_amount, p_description, p_metadata) d;

@@ -7,10 +7,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Measurement } from './load.ts';
 
-// A new key per transaction (gen_random_uuid), its SHA-256 as the fingerprint, a random user of the range.
+// A new key per transaction (gen_random_uuid), its SHA-256 as the fingerprint, a random user of the range, and the
+// default retentions (IDEMPOTENCY_RETENTION 30d, IDEMPOTENCY_DECLINE_RETENTION 24h) as the server passes them.
 const script = (fn: string): string => `\\set uid random(:umin, :umax)
 SELECT c.outcome FROM (SELECT gen_random_uuid()::text AS k) AS g,
-  LATERAL ${fn}('bench-sql', g.k, sha256(convert_to(g.k, 'UTF8')), :uid, 'USD', 1, NULL, '{}'::jsonb) AS c;
+  LATERAL ${fn}('bench-sql', g.k, sha256(convert_to(g.k, 'UTF8')), :uid, 'USD', 1, NULL, '{}'::jsonb,
+                '30 days'::interval, '1 day'::interval) AS c;
 `;
 
 export function pgbenchAvailable(): boolean {

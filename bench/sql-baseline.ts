@@ -2,6 +2,7 @@
 // driver, pool size and number of requests in flight — what the database can do without HTTP.
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { DEFAULT_RETENTION, retentionIntervals } from '../src/idempotency/retention.ts';
 import { CHARGE_SQL } from '../src/payments/repository.ts';
 import type { Measurement } from './load.ts';
 
@@ -33,6 +34,7 @@ export async function sqlBaseline(
             '1',
             null,
             '{}',
+            ...retentionIntervals(DEFAULT_RETENTION),
           ],
         });
         if (measuring) {

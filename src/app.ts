@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createKeyStore, type KeyStore } from './auth/key-ring.ts';
-import type { Config } from './config.ts';
+import { configuredSessionRole, type Config } from './config.ts';
 import { ERRORS, renderProblem } from './lib/errors.ts';
 import { paymentRoutes } from './payments/routes.ts';
 import { registerAdmission } from './plugins/app/admission.ts';
@@ -37,6 +37,12 @@ export interface AppOptions {
   readonly config: Config;
   /** The resolved database (DATABASE_URL, or the embedded cluster's URL). */
   readonly databaseUrl: string;
+  /**
+   * The role the server's sessions switch to (see openDatabase); null: DATABASE_URL's login as it is. Undefined:
+   * decided from the configuration alone (tests build apps on a database migrated once per run): DATABASE_APP_ROLE
+   * in single-URL mode, none with DATABASE_MIGRATION_URL.
+   */
+  readonly sessionRole?: string | null;
   /** Where logs go; defaults to stdout. Tests pass a stream to scan what was logged. */
   readonly logStream?: NodeJS.WritableStream;
 }
@@ -103,7 +109,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions(options))
     .withTypeProvider<TypeBoxTypeProvider>()
     .setValidatorCompiler(validatorCompiler);
-  const services = createServices(config, options.databaseUrl, VERSION, app.log);
+  const sessionRole = options.sessionRole === undefined ? configuredSessionRole(config) : options.sessionRole;
+  const services = createServices(config, { url: options.databaseUrl, sessionRole }, VERSION, app.log);
   app.addHook('onClose', () => services.close());
 
   registerSecurityHeaders(app);

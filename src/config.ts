@@ -35,6 +35,11 @@ export interface Config {
   readonly databaseMigrationUrl: string | undefined;
   /** A streaming replica for the read-only endpoints; undefined: every read on the primary. */
   readonly databaseReplicaUrl: string | undefined;
+  /**
+   * The least-privileged role the grants (db/grants.sql) go to. Single-URL mode: the server's sessions SET ROLE to
+   * it; with DATABASE_MIGRATION_URL, DATABASE_URL should log in as it (or as a member of it).
+   */
+  readonly databaseAppRole: string;
   /** Undefined: no Redis, in-process cache only. */
   readonly redisUrl: string | undefined;
   /** Seed nodes of a Redis Cluster (used instead of redisUrl); undefined: a single Redis or none. */
@@ -92,6 +97,17 @@ export interface TlsFiles {
 
 export { ConfigError };
 
+/**
+ * Single-URL mode (DATABASE_URL alone, or embedded): migrations and server share a login, and the server's sessions
+ * switch to DATABASE_APP_ROLE. Two-URL mode (DATABASE_MIGRATION_URL too): DATABASE_URL's login is used as it is.
+ */
+export const singleUrl = (config: Config): boolean =>
+  config.databaseUrl === undefined || config.databaseMigrationUrl === undefined;
+
+/** The session role implied by the configuration alone (openDatabase may find it unusable and decide null). */
+export const configuredSessionRole = (config: Config): string | null =>
+  singleUrl(config) ? config.databaseAppRole : null;
+
 const POSTGRES = ['postgres:', 'postgresql:'];
 
 /**
@@ -110,6 +126,15 @@ function postgresUrl(env: Env, name: string): string | undefined {
 }
 
 /** Both files or neither; they must hold a certificate chain and its private key (checked now, not at listen). */
+// A plain lower-case identifier: it goes into GRANT statements and the `role` startup parameter unquoted-safe.
+function roleName(name: string, value: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value))
+    throw new ConfigError(
+      `${name} must be a lower-case SQL identifier (letters, digits, _), got ${JSON.stringify(value)}`,
+    );
+  return value;
+}
+
 function tlsFrom(env: Env): TlsFiles | undefined {
   const certFile = read(env, 'TLS_CERT_FILE');
   const keyFile = read(env, 'TLS_KEY_FILE');
@@ -242,6 +267,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbPreparedStatements: bool(env, 'DB_PREPARED_STATEMENTS', true),
     databaseMigrationUrl: postgresUrl(env, 'DATABASE_MIGRATION_URL'),
     databaseReplicaUrl: postgresUrl(env, 'DATABASE_REPLICA_URL'),
+    databaseAppRole: roleName('DATABASE_APP_ROLE', read(env, 'DATABASE_APP_ROLE') ?? 'picopay_app'),
     redisUrl,
     redisClusterNodes: redisClusterNodesFrom(env, redisUrl),
     redisCommandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 100, 5, 10_000),

@@ -63,9 +63,12 @@ async function requireBoundedWaits(config: Config, database: Database): Promise<
   }
 }
 
+/** What a serving process connects with: the primary's decision, passed on to workers. */
+type ServerDatabase = Pick<Database, 'url' | 'sessionRole'>;
+
 /** One process serving HTTP: a worker under WEB_CONCURRENCY, or the whole server when it is 1. */
-async function serve(config: Config, databaseUrl: string, onClosed: () => Promise<void>): Promise<string> {
-  const app = await buildApp({ config, databaseUrl });
+async function serve(config: Config, database: ServerDatabase, onClosed: () => Promise<void>): Promise<string> {
+  const app = await buildApp({ config, databaseUrl: database.url, sessionRole: database.sessionRole });
   reloadKeysOnHangup(app.keys, startupLine);
   const redis =
     config.redisClusterNodes !== undefined ? 'cluster' : config.redisUrl !== undefined ? 'single' : 'disabled';
@@ -88,10 +91,11 @@ async function serve(config: Config, databaseUrl: string, onClosed: () => Promis
  * WEB_CONCURRENCY > 1: this primary owns the database (embedded start, migrations) and forks workers that share
  * the port (node:cluster), replacing any that dies; on SIGTERM/SIGINT it lets them drain, then stops the database.
  */
-async function supervise(config: Config, databaseUrl: string, stopDatabase: () => Promise<void>): Promise<void> {
+async function supervise(config: Config, database: ServerDatabase, stopDatabase: () => Promise<void>): Promise<void> {
   let stopping = false;
   const fork = (): void => {
-    cluster.fork({ PICOPAY_WORKER_DATABASE_URL: databaseUrl }).on('exit', (code, signal) => {
+    const env = { PICOPAY_WORKER_DATABASE_URL: database.url, PICOPAY_WORKER_SESSION_ROLE: database.sessionRole ?? '' };
+    cluster.fork(env).on('exit', (code, signal) => {
       if (stopping) return;
       startupLine(`worker exited (${signal ?? code}); starting another`);
       fork();
@@ -126,17 +130,18 @@ async function main(): Promise<void> {
   const { config, generated } = loadConfigOrExit();
   const workerDatabaseUrl = process.env.PICOPAY_WORKER_DATABASE_URL;
   if (cluster.isWorker && workerDatabaseUrl !== undefined) {
-    await serve(config, workerDatabaseUrl, async () => {});
+    const sessionRole = process.env.PICOPAY_WORKER_SESSION_ROLE || null;
+    await serve(config, { url: workerDatabaseUrl, sessionRole }, async () => {});
     return;
   }
   const database = await openDatabase(config, startupLine);
   await requireBoundedWaits(config, database);
   let address: string;
   if (config.webConcurrency > 1) {
-    await supervise(config, database.url, () => database.stop());
+    await supervise(config, database, () => database.stop());
     address = `${scheme(config)}://${config.host}:${config.port} (${config.webConcurrency} workers)`;
   } else {
-    address = await serve(config, database.url, () => database.stop());
+    address = await serve(config, database, () => database.stop());
   }
   // Printed whatever LOG_LEVEL says: supervisors and tests wait for this line.
   startupLine(`listening on ${address}`);

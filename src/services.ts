@@ -48,12 +48,23 @@ function purgerFor(config: Config, db: Db, retention: Retention, metrics: Metric
 }
 
 /** The pools, Redis, caches, metrics and the payment service, wired from the configuration. */
-export function createServices(config: Config, databaseUrl: string, version: string, log: FastifyBaseLogger): Services {
-  const db = createPool(config, databaseUrl);
+export function createServices(
+  config: Config,
+  database: { readonly url: string; readonly sessionRole: string | null },
+  version: string,
+  log: FastifyBaseLogger,
+): Services {
+  // Every server session runs as the application role when there is one to switch to (see db/grants.sql).
+  const sessionRole = database.sessionRole ?? undefined;
+  const db = createPool(config, database.url, { sessionRole });
   const redis = redisClient(config, log);
   // Read-only endpoints may use a replica; money and idempotency decisions always use `db`, the primary.
-  const reads = createReadRouter(config, db, (error) =>
-    log.warn({ err: message(error) }, 'read replica failed; reading from the primary'),
+  const reads = createReadRouter(
+    config,
+    db,
+    (error) => log.warn({ err: message(error) }, 'read replica failed; reading from the primary'),
+    undefined,
+    sessionRole,
   );
   const metrics = createMetrics(db);
   const redisGuard = createRedisGuard(redis, (operation, error) => {

@@ -12,6 +12,9 @@ CREATE OR REPLACE FUNCTION picopay_charge_batch(p_client text[], p_key text[], p
   p_decline_retention interval)
 RETURNS TABLE (outcome text, status smallint, code text, body text)
 LANGUAGE plpgsql
+-- SECURITY DEFINER: writes as the owner, for a caller (the application role) that holds no write privilege itself;
+-- search_path pinned so no schema the caller controls (pg_temp last: its tables are never found first) can hijack a name.
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
 -- Index lookups by key whatever the statistics say: plans cached while a table was empty must not become
 -- sequential scans as it grows (test/db/plans.test.ts).
 SET enable_seqscan = off

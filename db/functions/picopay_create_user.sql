@@ -1,7 +1,11 @@
 -- A new user with its opening balances (p_balances: [{currency, exponent, amount}]); each non-zero opening balance
 -- is a credit entry, so balance == sum of entries from the first moment.
 CREATE OR REPLACE FUNCTION picopay_create_user(p_name text, p_balances jsonb) RETURNS text
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- SECURITY DEFINER: writes as the owner, for a caller (the application role) that holds no write privilege itself;
+-- search_path pinned so no schema the caller controls (pg_temp last: its tables are never found first) can hijack a name.
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
+AS $$
 DECLARE
   new_id bigint;
   opening record;

@@ -6,6 +6,9 @@
 CREATE OR REPLACE FUNCTION picopay_purge_keys(p_retention interval, p_decline_retention interval, p_limit integer,
   OUT deleted integer, OUT ran boolean)
 LANGUAGE plpgsql
+-- SECURITY DEFINER: deletes as the owner, for the server's purge running as the application role, which may not
+-- touch idempotency_keys itself; search_path pinned (pg_temp last) so no schema the caller controls can hijack a name.
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
 -- Index scans whatever the statistics say (test/db/plans.test.ts).
 SET enable_seqscan = off
 AS $$

@@ -11,6 +11,9 @@ CREATE OR REPLACE FUNCTION picopay_refund(p_client text, p_key text, p_fingerpri
   p_amounts bigint[], p_reason text, p_any_charge boolean, p_retention interval, p_decline_retention interval,
   OUT outcome text, OUT status smallint, OUT code text, OUT body text, OUT currency_exponent smallint)
 LANGUAGE plpgsql
+-- SECURITY DEFINER: writes as the owner, for a caller (the application role) that holds no write privilege itself;
+-- search_path pinned so no schema the caller controls (pg_temp last: its tables are never found first) can hijack a name.
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
 -- Index lookups by key whatever the statistics say: plans cached while a table was empty must not become
 -- sequential scans as it grows (test/db/plans.test.ts).
 SET enable_seqscan = off

@@ -21,7 +21,11 @@ if (!amount.ok && !/^0+(\.0+)?$/.test(values.balance)) fail(`--balance: ${amount
 
 const config = configOrExit();
 const database = await openDatabase(config, log).catch((error: Error) => fail(error.message));
-const pool = createPool(config, database.url, { applicationName: 'picopay-seed' });
+// As the server would: through picopay_create_user, under the application role when there is one.
+const pool = createPool(config, database.url, {
+  applicationName: 'picopay-seed',
+  sessionRole: database.sessionRole ?? undefined,
+});
 try {
   const json = await userRepository.create(pool, values.name, [
     { currency, exponent, amount: amount.ok ? amount.minor : 0n },

@@ -6,7 +6,8 @@ import { LEDGER_CHECKS, verifyLedger } from '../verify/ledger-checks.ts';
 import { configOrExit, fail, log } from './common.ts';
 
 const database = await openDatabase(configOrExit(), log).catch((error: Error) => fail(error.message));
-const client = new pg.Client({ connectionString: database.url, application_name: 'picopay-verify' });
+// As the owner (DATABASE_MIGRATION_URL when set): the application role cannot read idempotency records or totals.
+const client = new pg.Client({ connectionString: database.ownerUrl, application_name: 'picopay-verify' });
 let exitCode = 0;
 try {
   await client.connect();

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { applyFunctionFiles, loadFunctionFiles } from './function-files.ts';
+import { applyGrants, DEFAULT_APP_ROLE, type AppRoleState } from './grants.ts';
 import { isUnavailable, pingWritable } from './pool.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -18,6 +19,8 @@ export interface MigrationResult {
   readonly versioned: number;
   /** Function files (re)applied because they were new or had changed. */
   readonly functions: readonly string[];
+  /** The application role after db/grants.sql. */
+  readonly appRole: AppRoleState;
 }
 
 export interface MigrateOptions {
@@ -29,11 +32,14 @@ export interface MigrateOptions {
   readonly waitMs?: number;
   /** Told about each retry (start-up prints it). */
   readonly onWait?: (message: string) => void;
+  /** The least-privileged role db/grants.sql grants to (DATABASE_APP_ROLE, default picopay_app). */
+  readonly appRole?: string;
 }
 
 /**
  * Brings the database up to date, waiting (bounded) for one that accepts writes: pending versioned migrations
- * (node-pg-migrate), then every db/functions/ file whose checksum changed, all under one session advisory lock. The
+ * (node-pg-migrate), then every db/functions/ file whose checksum changed, then db/grants.sql for the application
+ * role, all under one session advisory lock. The
  * lock is held by one session across many statements, so this must connect to PostgreSQL directly, never through a
  * transaction-mode pooler (DATABASE_MIGRATION_URL). Each migration and the function step run in their own
  * transactions, so a retry after a lost connection applies what is still pending.
@@ -46,7 +52,7 @@ export async function migrate(
   const deadline = Date.now() + (options.waitMs ?? DEFAULT_WAIT_MS);
   for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 2000)) {
     try {
-      return await migrateOnce(databaseUrl, log);
+      return await migrateOnce(databaseUrl, log, options.appRole ?? DEFAULT_APP_ROLE);
     } catch (error) {
       if (!isUnavailable(error) || Date.now() + delayMs > deadline) throw error;
       const reason = error instanceof Error ? error.message : String(error);
@@ -56,7 +62,11 @@ export async function migrate(
   }
 }
 
-async function migrateOnce(databaseUrl: string, log: (message: string) => void): Promise<MigrationResult> {
+async function migrateOnce(
+  databaseUrl: string,
+  log: (message: string) => void,
+  appRole: string,
+): Promise<MigrationResult> {
   const client = new pg.Client({
     connectionString: databaseUrl,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -81,7 +91,9 @@ async function migrateOnce(databaseUrl: string, log: (message: string) => void):
       logger: { debug: () => {}, info: log, warn: log, error: log },
     });
     const functions = await applyFunctionFiles(client, loadFunctionFiles(FUNCTIONS_DIR));
-    return { versioned: versioned.length, functions };
+    // Last, so functions created or re-created above lose PUBLIC's default EXECUTE before anyone can call them.
+    const role = await applyGrants(client, appRole);
+    return { versioned: versioned.length, functions, appRole: role };
   } finally {
     // Ending the session releases the advisory lock.
     await client.end().catch(() => {});

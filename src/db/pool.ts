@@ -21,6 +21,23 @@ export interface PoolOptions {
   readonly applicationName?: string;
   /** Overrides DB_CONNECT_TIMEOUT_MS (the replica pool gives up sooner: the primary can serve its reads). */
   readonly connectTimeoutMs?: number;
+  /**
+   * The role every connection switches to, set as the `role` startup parameter: no extra round trip, and the
+   * pool's timeouts travel the same way. Undefined: the login role as it is.
+   */
+  readonly sessionRole?: string;
+}
+
+/**
+ * The connection string with `-c role=<sessionRole>` added to its `options` startup parameter (kept: an operator's
+ * own `options=-c search_path=…`). In the URL rather than the pool's config: pg lets the URL's `options` win.
+ */
+export function withSessionRole(connectionString: string, sessionRole: string | undefined): string {
+  if (sessionRole === undefined) return connectionString;
+  const url = new URL(connectionString);
+  const own = url.searchParams.get('options');
+  url.searchParams.set('options', [own, `-c role=${sessionRole}`].filter((o) => o !== null && o !== '').join(' '));
+  return url.toString();
 }
 
 /**
@@ -31,7 +48,7 @@ export interface PoolOptions {
  */
 export function createPool(config: Config, connectionString: string, options: PoolOptions = {}): Db {
   const pool = new pg.Pool({
-    connectionString,
+    connectionString: withSessionRole(connectionString, options.sessionRole),
     max: config.dbPoolSize,
     connectionTimeoutMillis: options.connectTimeoutMs ?? config.dbConnectTimeoutMs,
     idleTimeoutMillis: 30_000,

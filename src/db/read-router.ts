@@ -32,6 +32,8 @@ export function createReadRouter(
   primary: Db,
   onReplicaFailure: (error: unknown) => void,
   now: () => number = Date.now,
+  // A standby replays the primary's roles, so the replica sessions switch to the same application role.
+  sessionRole?: string,
 ): ReadRouter {
   const url = config.databaseReplicaUrl;
   const replica =
@@ -39,6 +41,7 @@ export function createReadRouter(
       ? undefined
       : createPool(config, url, {
           applicationName: 'picopay-replica',
+          sessionRole,
           connectTimeoutMs: Math.min(config.dbConnectTimeoutMs, REPLICA_CONNECT_TIMEOUT_MS),
         });
   const backoff = createBackoff(now);

@@ -36,6 +36,7 @@ const NOT_PASSED: Record<string, string> = {
     'the Compose stacks run one Redis (REDIS_URL); a cluster replaces REDIS_URL, the two cannot be combined',
   DATABASE_REPLICA_URL: 'the Compose stacks run no read replica; unset, every read goes to DATABASE_URL',
   DATABASE_MIGRATION_URL: 'the Compose stacks have no pooler in front of PostgreSQL, so migrations use DATABASE_URL',
+  DATABASE_APP_ROLE: 'the default (picopay_app) serves the Compose stacks: single-URL mode switches to it',
   TLS_CERT_FILE: 'direct HTTPS: the dev stack serves HTTP on loopback, the prod stack sits behind a TLS proxy',
   TLS_KEY_FILE: 'direct HTTPS: the dev stack serves HTTP on loopback, the prod stack sits behind a TLS proxy',
 };

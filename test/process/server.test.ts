@@ -139,6 +139,10 @@ test('the server charges over real HTTP and exits 0 on SIGTERM after finishing',
     assert.equal(code, 0);
     assert.match(output, /shutting down/);
     assert.ok(!output.includes(KEYS.admin), 'the key never appears in the output');
+    // Single-URL mode on a superuser login: one line says the server's sessions switched to the application role.
+    const roleLines = output.split('\n').filter((line) => line.startsWith('picopay: database roles:'));
+    assert.equal(roleLines.length, 1, output);
+    assert.match(roleLines[0]!, /server sessions SET ROLE picopay_app/);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }

@@ -3,7 +3,9 @@ import type { Config } from './config.ts';
 import { createPool } from './db/pool.ts';
 import { createReadRouter } from './db/read-router.ts';
 import type { RouteDeps } from './deps.ts';
-import { createResponseCache } from './idempotency/response-cache.ts';
+import { createCacheSigner } from './idempotency/cache-signature.ts';
+import { createResponseCache, type CacheEvents } from './idempotency/response-cache.ts';
+import { EPHEMERAL_KEY_NOTE, generateSigningKey } from './idempotency/signing-keys.ts';
 import { createChargeBatcher } from './payments/batcher.ts';
 import { createPaymentService } from './payments/service.ts';
 import { createMetrics } from './plugins/external/metrics.ts';
@@ -28,6 +30,39 @@ function redisClient(config: Config, log: FastifyBaseLogger): RedisClient | unde
   return config.redisUrl === undefined ? undefined : createRedis(config.redisUrl, options);
 }
 
+const REJECTION_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * The metric counts every rejected cache entry; the log says so at most once a minute, so someone spraying Redis
+ * with forgeries cannot flood the logs. Neither carries the entry, its key or the signing key.
+ */
+function withRejectionLog(events: CacheEvents, log: FastifyBaseLogger): CacheEvents {
+  let lastLogged = -Infinity;
+  let unlogged = 0;
+  return {
+    lookup: (layer, result) => events.lookup(layer, result),
+    rejected(reason) {
+      events.rejected(reason);
+      unlogged++;
+      const now = Date.now();
+      if (now - lastLogged < REJECTION_LOG_INTERVAL_MS) return;
+      log.warn(
+        { event: 'cache_entry_rejected', reason, rejected: unlogged },
+        'Redis cache entry failed verification; not replayed, served from PostgreSQL (see idempotency_cache_rejected_total)',
+      );
+      lastLogged = now;
+      unlogged = 0;
+    },
+  };
+}
+
+/** The configured signing keys; an app built without any (tests, embedding) signs with a random one. */
+function signingKeys(config: Config, log: FastifyBaseLogger): readonly string[] {
+  if (config.cacheSigningKeys.length > 0) return config.cacheSigningKeys;
+  log.warn(EPHEMERAL_KEY_NOTE);
+  return [generateSigningKey()];
+}
+
 /** The pools, Redis, caches, metrics and the payment service, wired from the configuration. */
 export function createServices(config: Config, databaseUrl: string, version: string, log: FastifyBaseLogger): Services {
   const db = createPool(config, databaseUrl);
@@ -43,9 +78,10 @@ export function createServices(config: Config, databaseUrl: string, version: str
   });
   const cache = createResponseCache({
     redis: redisGuard,
+    signer: createCacheSigner(signingKeys(config, log)),
     ttlSeconds: config.cacheTtlSeconds,
     memoryEntries: config.memoryCacheEntries,
-    events: metrics.cacheEvents,
+    events: withRejectionLog(metrics.cacheEvents, log),
   });
   const batchSettings = {
     maxSize: config.batchMaxSize,

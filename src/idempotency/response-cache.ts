@@ -1,4 +1,5 @@
 import type { RedisGuard } from '../plugins/external/redis-guard.ts';
+import type { CacheSigner, RejectReason } from './cache-signature.ts';
 import { LruCache } from './lru.ts';
 
 /** A final response stored under an Idempotency-Key, with the fingerprint of the request that produced it. */
@@ -10,10 +11,12 @@ export interface StoredResponse {
 }
 
 export type CacheLayer = 'memory' | 'redis';
-export type LookupResult = 'hit' | 'miss' | 'mismatch' | 'error' | 'skipped';
+export type LookupResult = 'hit' | 'miss' | 'mismatch' | 'rejected' | 'error' | 'skipped';
 
 export interface CacheEvents {
   lookup(layer: CacheLayer, result: LookupResult): void;
+  /** A Redis entry that failed verification: never replayed, the request goes on to PostgreSQL. */
+  rejected(reason: RejectReason): void;
 }
 
 export interface ResponseCache {
@@ -26,6 +29,7 @@ export interface ResponseCache {
 
 export interface ResponseCacheDeps {
   readonly redis: RedisGuard;
+  readonly signer: CacheSigner;
   readonly ttlSeconds: number;
   readonly memoryEntries: number;
   readonly events: CacheEvents;
@@ -58,10 +62,28 @@ function decode(raw: string, client: string, key: string): StoredResponse | unde
   }
 }
 
+/** The entry if its signature holds for this key name and it decodes; otherwise counted as rejected. */
+function verifiedEntry(
+  deps: ResponseCacheDeps,
+  name: string,
+  raw: string,
+  client: string,
+  key: string,
+): StoredResponse | undefined {
+  const verified = deps.signer.verify(name, raw);
+  // A genuine entry always decodes: one that verifies but does not is counted as malformed too.
+  const stored = verified.ok ? decode(verified.payload, client, key) : undefined;
+  if (stored === undefined) {
+    deps.events.rejected(verified.ok ? 'malformed' : verified.reason);
+    deps.events.lookup('redis', 'rejected');
+  }
+  return stored;
+}
+
 /**
  * Two layers in front of PostgreSQL: an in-process LRU, then Redis under `idempotency:{client}:{key}`. Redis is
- * an accelerator only: the guard skips it after failures, and any entry that does not decode, or was not written for this client, key
- * and request fingerprint, is a miss.
+ * an accelerator only: the guard skips it after failures; an entry without a valid signature for its key name
+ * (cache-signature.ts) is rejected, and one not written for this client, key and request fingerprint is a miss.
  */
 export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
   const now = deps.now ?? Date.now;
@@ -99,8 +121,9 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
         deps.events.lookup('redis', 'miss');
         return undefined;
       }
-      const stored = decode(raw, client, key);
-      if (stored === undefined || stored.fingerprint !== fingerprint) {
+      const stored = verifiedEntry(deps, redisKey(client, key), raw, client, key);
+      if (stored === undefined) return undefined;
+      if (stored.fingerprint !== fingerprint) {
         deps.events.lookup('redis', 'mismatch');
         return undefined;
       }
@@ -112,7 +135,8 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
     set(client, key, response) {
       memory.set(memoryKey(client, key), response);
       if (redis === undefined || !guard.usable()) return;
-      redis.set(redisKey(client, key), encode(client, key, response), 'EX', deps.ttlSeconds).then(
+      const name = redisKey(client, key);
+      redis.set(name, deps.signer.sign(name, encode(client, key, response)), 'EX', deps.ttlSeconds).then(
         () => guard.succeeded(),
         (error: unknown) => guard.failed('set', error),
       );

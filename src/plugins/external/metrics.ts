@@ -63,16 +63,30 @@ function batchEvents(registry: Registry): BatchEvents {
   return { batch: (size) => batchSize.observe(size), retry: () => batchRetries.inc() };
 }
 
+function cacheEvents(registry: Registry): CacheEvents {
+  const cacheLookups = new Counter({
+    name: 'idempotency_cache_lookups_total',
+    help: 'Idempotency cache lookups by layer (memory, redis) and result (hit, miss, mismatch, rejected, error, skipped)',
+    labelNames: ['layer', 'result'] as const,
+    registers: [registry],
+  });
+  const cacheRejected = new Counter({
+    name: 'idempotency_cache_rejected_total',
+    help: 'Redis cache entries rejected by verification (bad_signature, malformed): never replayed',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of ['bad_signature', 'malformed']) cacheRejected.inc({ reason }, 0);
+  return {
+    lookup: (layer, result) => cacheLookups.inc({ layer, result }),
+    rejected: (reason) => cacheRejected.inc({ reason }),
+  };
+}
+
 /** A registry per app, so two apps in one process (tests) never share counters. No label carries an id or a key. */
 export function createMetrics(pool: Db): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const cacheLookups = new Counter({
-    name: 'idempotency_cache_lookups_total',
-    help: 'Idempotency cache lookups by layer (memory, redis) and result (hit, miss, mismatch, error, skipped)',
-    labelNames: ['layer', 'result'] as const,
-    registers: [registry],
-  });
   const redisErrors = new Counter({
     name: 'redis_errors_total',
     help: 'Redis commands that failed or timed out, by operation',
@@ -110,7 +124,7 @@ export function createMetrics(pool: Db): Metrics {
       'refund_request_latency_seconds',
       'Refund request latency in seconds, from arrival to response',
     ),
-    cacheEvents: { lookup: (layer, result) => cacheLookups.inc({ layer, result }) },
+    cacheEvents: cacheEvents(registry),
     redisErrors,
     batchEvents: batchEvents(registry),
   };

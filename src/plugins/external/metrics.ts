@@ -18,6 +18,8 @@ export interface Metrics {
   readonly cacheEvents: CacheEvents;
   readonly redisErrors: Counter<'operation'>;
   readonly batchEvents: BatchEvents;
+  /** Database probes behind GET /ready (at most about one a second, whatever the request rate). */
+  readonly readyProbes: Counter;
 }
 
 // 0.5 ms to 10 s: a cache replay is sub-millisecond, a stuck lock is seconds.
@@ -127,5 +129,10 @@ export function createMetrics(pool: Db): Metrics {
     cacheEvents: cacheEvents(registry),
     redisErrors,
     batchEvents: batchEvents(registry),
+    readyProbes: new Counter({
+      name: 'ready_probes_total',
+      help: 'Database probes run for GET /ready (refreshed at most once a second)',
+      registers: [registry],
+    }),
   };
 }

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Db } from '../../db/pool.ts';
 import type { CacheEvents } from '../../idempotency/response-cache.ts';
 import type { BatchEvents } from '../../payments/batcher.ts';
+import type { AuthEvents } from '../app/auth.ts';
 
 /** The original service's label values, exactly: every authenticated charge request lands in one of them. */
 export type ChargeStatus = 'success' | 'idempotent_hit' | 'insufficient_balance' | 'failed';
@@ -20,6 +21,8 @@ export interface Metrics {
   readonly batchEvents: BatchEvents;
   /** Database probes behind GET /ready (at most about one a second, whatever the request rate). */
   readonly readyProbes: Counter;
+  /** Failed authentications, and requests answered 429 by the failed-authentication throttle. */
+  readonly authEvents: AuthEvents;
 }
 
 // 0.5 ms to 10 s: a cache replay is sub-millisecond, a stuck lock is seconds.
@@ -63,6 +66,20 @@ function batchEvents(registry: Registry): BatchEvents {
     registers: [registry],
   });
   return { batch: (size) => batchSize.observe(size), retry: () => batchRetries.inc() };
+}
+
+function authEvents(registry: Registry): AuthEvents {
+  const failures = new Counter({
+    name: 'auth_failures_total',
+    help: 'Requests to authenticated routes with a missing or invalid API key',
+    registers: [registry],
+  });
+  const throttled = new Counter({
+    name: 'auth_throttled_total',
+    help: 'Requests answered 429 because their address exceeded AUTH_FAILURE_LIMIT failed authentications',
+    registers: [registry],
+  });
+  return { failed: () => failures.inc(), throttled: () => throttled.inc() };
 }
 
 function cacheEvents(registry: Registry): CacheEvents {
@@ -129,6 +146,7 @@ export function createMetrics(pool: Db): Metrics {
     cacheEvents: cacheEvents(registry),
     redisErrors,
     batchEvents: batchEvents(registry),
+    authEvents: authEvents(registry),
     readyProbes: new Counter({
       name: 'ready_probes_total',
       help: 'Database probes run for GET /ready (refreshed at most once a second)',

@@ -171,7 +171,7 @@ test('a server with no key: the embedded database mints a development admin key;
   }
   assert.throws(
     () => loadConfig({ DATABASE_URL: 'postgres://u@db:5432/x', NODE_ENV: 'production' }),
-    /APP_API_KEYS or APP_API_KEY \(or its _FILE\), or a non-admin entry of APP_KEYS_FILE, must be set when NODE_ENV=production/
+    /APP_API_KEYS or APP_API_KEY \(or its _FILE\), or a non-admin entry of APP_KEYS_FILE, must be set when NODE_ENV=production/,
   );
   assert.throws(() => loadConfig({ NODE_ENV: 'production' }), /must be set when NODE_ENV=production/);
 

@@ -29,7 +29,8 @@ as_user=()
 if [ "$(id -u)" = 0 ]; then as_user=(setpriv --reuid="$(id -u "$RUN_AS")" --regid="$(id -g "$RUN_AS")" --clear-groups); fi
 echo "== starting: ${as_user[*]} ${cmd[*]} (NODE_ENV=production, PORT=$PORT)"
 (cd "$work" && exec env -i PATH="$PATH" HOME=/tmp NODE_ENV=production HOST=127.0.0.1 PORT="$PORT" \
-  DATABASE_URL="$DATABASE_URL" APP_API_KEYS="checkout:emulate_image_key_0123456789" LOG_LEVEL=warn \
+  DATABASE_URL="$DATABASE_URL" APP_API_KEYS="checkout:emulate_image_key_0123456789" \
+  CACHE_SIGNING_KEY="emulate_image_cache_signing_key_0123456789" LOG_LEVEL=warn \
   "${as_user[@]}" "${cmd[@]}") > "$work/server.log" 2>&1 &
 pid=$!
 

@@ -12,6 +12,7 @@ import { ERRORS, renderProblem } from './lib/errors.ts';
 import { paymentRoutes } from './payments/routes.ts';
 import { registerAdmission } from './plugins/app/admission.ts';
 import { registerAuth } from './plugins/app/auth.ts';
+import { createAuthThrottle } from './plugins/app/auth-throttle.ts';
 import { registerJsonBody } from './plugins/app/json-body.ts';
 import { registerProblems } from './plugins/app/problems.ts';
 import { registerRateLimit } from './plugins/app/rate-limit.ts';
@@ -124,7 +125,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await registerAdmission(app, admission, services.deps.metrics.shed);
   const keys = createKeyStore(config.apiKeys);
   app.decorate('keys', keys);
-  registerAuth(app, keys);
+  const throttle = createAuthThrottle(
+    { limit: config.authFailureLimit, windowMs: config.authFailureWindowMs },
+    services.redisGuard,
+  );
+  registerAuth(app, keys, { throttle, events: services.deps.metrics.authEvents });
   await registerRateLimit(app, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs }, services.redisGuard);
   await registerDocs(app);
 

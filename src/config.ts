@@ -48,6 +48,14 @@ export interface Config {
   readonly cacheTtlSeconds: number;
   readonly memoryCacheEntries: number;
   readonly apiKeys: readonly ApiKeyEntry[];
+  /**
+   * HMAC keys for Redis cache entries: the first signs, every one verifies (rotation). Empty: none configured; the
+   * server then persists one in dataDir (embedded database) or makes an ephemeral one (src/idempotency/signing-keys.ts).
+   */
+  readonly cacheSigningKeys: readonly string[];
+  /** Failed authentications per source address per window before 429 (0: off), and the window. */
+  readonly authFailureLimit: number;
+  readonly authFailureWindowMs: number;
   readonly dataDir: string;
   /** Port of the embedded PostgreSQL used when DATABASE_URL is unset. */
   readonly embeddedPgPort: number;
@@ -238,6 +246,32 @@ function overloadBoundsFrom(env: Env): OverloadBounds {
   };
 }
 
+const MIN_SIGNING_KEY_LENGTH = 32;
+
+/**
+ * CACHE_SIGNING_KEY(_FILE): comma-separated, the first signs and all verify. Required with NODE_ENV=production on a
+ * real database, like the API keys: instances that do not share it cannot use each other's cache entries.
+ */
+function cacheSigningKeysFrom(env: Env, production: boolean, databaseUrl: string | undefined): string[] {
+  const raw = secret(env, 'CACHE_SIGNING_KEY');
+  if (raw === undefined) {
+    if (production && databaseUrl !== undefined) {
+      throw new ConfigError('CACHE_SIGNING_KEY (or CACHE_SIGNING_KEY_FILE) must be set when NODE_ENV=production');
+    }
+    return [];
+  }
+  const keys = raw.split(',').map((k) => k.trim());
+  keys.forEach((key, index) => {
+    // The message names the position, never the value.
+    if (key.length < MIN_SIGNING_KEY_LENGTH) {
+      throw new ConfigError(
+        `CACHE_SIGNING_KEY entry ${index + 1} must be at least ${MIN_SIGNING_KEY_LENGTH} characters (e.g. openssl rand -hex 32)`,
+      );
+    }
+  });
+  return keys;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
   const production = nodeEnv === 'production';
@@ -252,6 +286,7 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
   const redisUrl = redisUrlFrom(env);
+  const databaseUrl = postgresUrl(env, 'DATABASE_URL');
   const config: Config = {
     nodeEnv,
     production,
@@ -259,7 +294,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: int(env, 'PORT', 8000, 0, 65535),
     tls: tlsFrom(env),
     logLevel: logLevel as LogLevel,
-    databaseUrl: postgresUrl(env, 'DATABASE_URL'),
+    databaseUrl,
     dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 1, 1000),
     dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 50, 60_000),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 600_000),
@@ -274,6 +309,9 @@ export function loadConfig(env: Env = process.env): Config {
     cacheTtlSeconds: int(env, 'CACHE_TTL', 86_400, 1, 31_536_000),
     memoryCacheEntries: int(env, 'MEMORY_CACHE_ENTRIES', 10_000, 0, 10_000_000),
     apiKeys,
+    cacheSigningKeys: cacheSigningKeysFrom(env, production, databaseUrl),
+    authFailureLimit: int(env, 'AUTH_FAILURE_LIMIT', 100, 0, 10_000_000),
+    authFailureWindowMs: int(env, 'AUTH_FAILURE_WINDOW_MS', 60_000, 1000, 86_400_000),
     dataDir: read(env, 'PICOPAY_DATA_DIR') ?? '.data',
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 16_384, 1024, 10_485_760),

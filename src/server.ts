@@ -6,15 +6,25 @@ import { openDatabase, type Database } from './db/database.ts';
 import { checkServerTimeouts } from './db/server-timeouts.ts';
 import { ensureDevelopmentKey } from './auth/dev-keys.ts';
 import { reloadKeysOnHangup } from './auth/reload.ts';
+import { EPHEMERAL_KEY_NOTE, ensureCacheSigningKey } from './idempotency/signing-keys.ts';
 
 function startupLine(message: string): void {
   process.stderr.write(`picopay: ${message}\n`);
 }
 
-/** The configuration, with the development key when one is due; a configuration error ends the process. */
-function loadConfigOrExit(): { config: Config; generated: { key: string } | undefined } {
+interface Loaded {
+  readonly config: Config;
+  readonly generated: { key: string } | undefined;
+  /** A cache signing key made up for this start, which workers must share. */
+  readonly ephemeralSigningKey: string | undefined;
+}
+
+/** The configuration, with the development keys when due; a configuration error ends the process. */
+function loadConfigOrExit(): Loaded {
   try {
-    return ensureDevelopmentKey(loadConfig());
+    const { config, generated } = ensureDevelopmentKey(loadConfig());
+    const signing = ensureCacheSigningKey(config);
+    return { config: signing.config, generated, ephemeralSigningKey: signing.ephemeral };
   } catch (error) {
     if (error instanceof ConfigError) {
       startupLine(`configuration error: ${error.message}`);
@@ -91,11 +101,17 @@ async function serve(config: Config, database: ServerDatabase, onClosed: () => P
  * WEB_CONCURRENCY > 1: this primary owns the database (embedded start, migrations) and forks workers that share
  * the port (node:cluster), replacing any that dies; on SIGTERM/SIGINT it lets them drain, then stops the database.
  */
-async function supervise(config: Config, database: ServerDatabase, stopDatabase: () => Promise<void>): Promise<void> {
+async function supervise(loaded: Loaded, database: ServerDatabase, stopDatabase: () => Promise<void>): Promise<void> {
+  const { config, ephemeralSigningKey } = loaded;
+  // Workers share the primary's ephemeral signing key, or one worker's cache entries would be rejected by the others.
+  const workerEnv = {
+    PICOPAY_WORKER_DATABASE_URL: database.url,
+    PICOPAY_WORKER_SESSION_ROLE: database.sessionRole ?? '',
+    ...(ephemeralSigningKey === undefined ? {} : { CACHE_SIGNING_KEY: ephemeralSigningKey }),
+  };
   let stopping = false;
   const fork = (): void => {
-    const env = { PICOPAY_WORKER_DATABASE_URL: database.url, PICOPAY_WORKER_SESSION_ROLE: database.sessionRole ?? '' };
-    cluster.fork(env).on('exit', (code, signal) => {
+    cluster.fork(workerEnv).on('exit', (code, signal) => {
       if (stopping) return;
       startupLine(`worker exited (${signal ?? code}); starting another`);
       fork();
@@ -127,18 +143,20 @@ async function supervise(config: Config, database: ServerDatabase, stopDatabase:
 }
 
 async function main(): Promise<void> {
-  const { config, generated } = loadConfigOrExit();
+  const loaded = loadConfigOrExit();
+  const { config, generated } = loaded;
   const workerDatabaseUrl = process.env.PICOPAY_WORKER_DATABASE_URL;
   if (cluster.isWorker && workerDatabaseUrl !== undefined) {
     const sessionRole = process.env.PICOPAY_WORKER_SESSION_ROLE || null;
     await serve(config, { url: workerDatabaseUrl, sessionRole }, async () => {});
     return;
   }
+  if (loaded.ephemeralSigningKey !== undefined) startupLine(EPHEMERAL_KEY_NOTE);
   const database = await openDatabase(config, startupLine);
   await requireBoundedWaits(config, database);
   let address: string;
   if (config.webConcurrency > 1) {
-    await supervise(config, database, () => database.stop());
+    await supervise(loaded, database, () => database.stop());
     address = `${scheme(config)}://${config.host}:${config.port} (${config.webConcurrency} workers)`;
   } else {
     address = await serve(config, database, () => database.stop());

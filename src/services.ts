@@ -5,7 +5,9 @@ import { createReadRouter } from './db/read-router.ts';
 import type { RouteDeps } from './deps.ts';
 import { startPurger, type PurgeResult } from './idempotency/purge.ts';
 import type { Retention } from './idempotency/retention.ts';
-import { createResponseCache } from './idempotency/response-cache.ts';
+import { createCacheSigner } from './idempotency/cache-signature.ts';
+import { createResponseCache, type CacheEvents } from './idempotency/response-cache.ts';
+import { EPHEMERAL_KEY_NOTE, generateSigningKey } from './idempotency/signing-keys.ts';
 import { createChargeBatcher } from './payments/batcher.ts';
 import { createPaymentRepository } from './payments/repository.ts';
 import { createPaymentService } from './payments/service.ts';
@@ -47,6 +49,39 @@ function purgerFor(config: Config, db: Db, retention: Retention, metrics: Metric
   });
 }
 
+const REJECTION_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * The metric counts every rejected cache entry; the log says so at most once a minute, so someone spraying Redis
+ * with forgeries cannot flood the logs. Neither carries the entry, its key or the signing key.
+ */
+function withRejectionLog(events: CacheEvents, log: FastifyBaseLogger): CacheEvents {
+  let lastLogged = -Infinity;
+  let unlogged = 0;
+  return {
+    lookup: (layer, result) => events.lookup(layer, result),
+    rejected(reason) {
+      events.rejected(reason);
+      unlogged++;
+      const now = Date.now();
+      if (now - lastLogged < REJECTION_LOG_INTERVAL_MS) return;
+      log.warn(
+        { event: 'cache_entry_rejected', reason, rejected: unlogged },
+        'Redis cache entry failed verification; not replayed, served from PostgreSQL (see idempotency_cache_rejected_total)',
+      );
+      lastLogged = now;
+      unlogged = 0;
+    },
+  };
+}
+
+/** The configured signing keys; an app built without any (tests, embedding) signs with a random one. */
+function signingKeys(config: Config, log: FastifyBaseLogger): readonly string[] {
+  if (config.cacheSigningKeys.length > 0) return config.cacheSigningKeys;
+  log.warn(EPHEMERAL_KEY_NOTE);
+  return [generateSigningKey()];
+}
+
 /** The pools, Redis, caches, metrics and the payment service, wired from the configuration. */
 export function createServices(
   config: Config,
@@ -77,10 +112,11 @@ export function createServices(
   };
   const cache = createResponseCache({
     redis: redisGuard,
+    signer: createCacheSigner(signingKeys(config, log)),
     ttlSeconds: config.cacheTtlSeconds,
     memoryEntries: config.memoryCacheEntries,
-    events: metrics.cacheEvents,
     retention,
+    events: withRejectionLog(metrics.cacheEvents, log),
   });
   const repository = createPaymentRepository(retention);
   const batchSettings = {

@@ -1,4 +1,5 @@
 import type { RedisGuard } from '../plugins/external/redis-guard.ts';
+import type { CacheSigner, RejectReason } from './cache-signature.ts';
 import { LruCache } from './lru.ts';
 import { DEFAULT_RETENTION, lifetimeMs, type Retention } from './retention.ts';
 
@@ -11,10 +12,12 @@ export interface StoredResponse {
 }
 
 export type CacheLayer = 'memory' | 'redis';
-export type LookupResult = 'hit' | 'miss' | 'mismatch' | 'error' | 'skipped';
+export type LookupResult = 'hit' | 'miss' | 'mismatch' | 'rejected' | 'error' | 'skipped';
 
 export interface CacheEvents {
   lookup(layer: CacheLayer, result: LookupResult): void;
+  /** A Redis entry that failed verification: never replayed, the request goes on to PostgreSQL. */
+  rejected(reason: RejectReason): void;
 }
 
 export interface ResponseCache {
@@ -30,6 +33,7 @@ export interface ResponseCache {
 
 export interface ResponseCacheDeps {
   readonly redis: RedisGuard;
+  readonly signer: CacheSigner;
   readonly ttlSeconds: number;
   readonly memoryEntries: number;
   readonly events: CacheEvents;
@@ -52,15 +56,14 @@ function encode(client: string, key: string, response: StoredResponse, expiresAt
 }
 
 /** An entry and the time (epoch ms) its record expires: a copy in the in-process cache must not live longer. */
-function decode(raw: string, client: string, key: string, now: number): Decoded | undefined {
+function decode(raw: string, client: string, key: string): Decoded | undefined {
   try {
     const value: unknown = JSON.parse(raw);
     if (typeof value !== 'object' || value === null) return undefined;
     const entry = value as Record<string, unknown>;
     if (entry.client !== client || entry.key !== key) return undefined;
     const { fingerprint, status, code, body, expiresAt } = entry;
-    // Written before retention existed, or past its record's expiry: a miss (PostgreSQL decides).
-    if (typeof expiresAt !== 'number' || expiresAt <= now) return undefined;
+    if (typeof expiresAt !== 'number') return undefined;
     if (typeof fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(fingerprint)) return undefined;
     if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 499) return undefined;
     if (code !== null && typeof code !== 'string') return undefined;
@@ -72,10 +75,51 @@ function decode(raw: string, client: string, key: string, now: number): Decoded 
   }
 }
 
+/** The entry if its signature holds for this key name and it decodes; otherwise counted as rejected. */
+function verifiedEntry(
+  deps: ResponseCacheDeps,
+  name: string,
+  raw: string,
+  client: string,
+  key: string,
+): Decoded | undefined {
+  const verified = deps.signer.verify(name, raw);
+  // A genuine entry always decodes: one that verifies but does not is counted as malformed too.
+  const stored = verified.ok ? decode(verified.payload, client, key) : undefined;
+  if (stored === undefined) {
+    deps.events.rejected(verified.ok ? 'malformed' : verified.reason);
+    deps.events.lookup('redis', 'rejected');
+  }
+  return stored;
+}
+
+/** The verified entry under this Redis key, or undefined (a miss, an error, or a rejected entry, each counted). */
+async function redisEntry(
+  deps: ResponseCacheDeps,
+  name: string,
+  client: string,
+  key: string,
+): Promise<Decoded | undefined> {
+  let raw: string | null;
+  try {
+    raw = await deps.redis.redis!.get(name);
+    deps.redis.succeeded();
+  } catch (error) {
+    deps.redis.failed('get', error);
+    deps.events.lookup('redis', 'error');
+    return undefined;
+  }
+  if (raw === null) {
+    deps.events.lookup('redis', 'miss');
+    return undefined;
+  }
+  return verifiedEntry(deps, name, raw, client, key);
+}
+
 /**
  * Two layers in front of PostgreSQL: an in-process LRU, then Redis under `idempotency:{client}:{key}`. Redis is
- * an accelerator only: the guard skips it after failures, and any entry that does not decode, or was not written for this client, key
- * and request fingerprint, is a miss.
+ * an accelerator only: the guard skips it after failures; an entry without a valid signature for its key name
+ * (cache-signature.ts) is rejected, and one not written for this client, key and request fingerprint is a miss.
  */
 export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
   const now = deps.now ?? Date.now;
@@ -101,21 +145,14 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
         deps.events.lookup('redis', 'skipped');
         return undefined;
       }
-      let raw: string | null;
-      try {
-        raw = await redis.get(redisKey(client, key));
-        guard.succeeded();
-      } catch (error) {
-        guard.failed('get', error);
-        deps.events.lookup('redis', 'error');
-        return undefined;
-      }
-      if (raw === null) {
+      const decoded = await redisEntry(deps, redisKey(client, key), client, key);
+      if (decoded === undefined) return undefined;
+      // Past its record's expiry (Redis keeps it a little longer than PX promised, or clocks differ): a miss.
+      if (decoded.expiresAt <= now()) {
         deps.events.lookup('redis', 'miss');
         return undefined;
       }
-      const decoded = decode(raw, client, key, now());
-      if (decoded === undefined || decoded.response.fingerprint !== fingerprint) {
+      if (decoded.response.fingerprint !== fingerprint) {
         deps.events.lookup('redis', 'mismatch');
         return undefined;
       }
@@ -128,8 +165,9 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
       const ttlMs = Math.min(deps.ttlSeconds * 1000, lifetimeMs(retention, response.code));
       memory.set(memoryKey(client, key), response, ttlMs);
       if (redis === undefined || !guard.usable()) return;
-      const entry = encode(client, key, response, now() + ttlMs);
-      redis.set(redisKey(client, key), entry, 'PX', ttlMs).then(
+      const name = redisKey(client, key);
+      const entry = deps.signer.sign(name, encode(client, key, response, now() + ttlMs));
+      redis.set(name, entry, 'PX', ttlMs).then(
         () => guard.succeeded(),
         (error: unknown) => guard.failed('set', error),
       );

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox, FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { pingWritable } from '../db/pool.ts';
 import type { RouteDeps } from '../deps.ts';
 import { retryAfter } from '../lib/errors.ts';
 import { ResponseObject } from '../lib/schemas.ts';
+import { createReadyProbe } from './ready-probe.ts';
 
 const Ready = ResponseObject({
   status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
@@ -14,8 +14,12 @@ const Ready = ResponseObject({
 
 type Routes = Parameters<FastifyPluginCallbackTypebox>[0];
 
-/** GET /ready: 200 while PostgreSQL answers; Redis and the replica are reported, never decisive. */
+/**
+ * GET /ready: 200 while PostgreSQL answers; Redis and the replica are reported, never decisive. The database state
+ * comes from a probe refreshed at most once a second (ready-probe.ts).
+ */
 function readyRoute(app: Routes, deps: RouteDeps): void {
+  const probe = createReadyProbe(deps);
   app.get(
     '/ready',
     {
@@ -27,14 +31,7 @@ function readyRoute(app: Routes, deps: RouteDeps): void {
       },
     },
     async (_request, reply) => {
-      // The replica is probed alongside: reads fall back to the primary, so its state is information only.
-      const [postgres, replica] = await Promise.all([
-        pingWritable(deps.db).then(
-          () => 'up' as const,
-          () => 'down' as const,
-        ),
-        deps.reads.replicaState(),
-      ]);
+      const { postgres, replica } = await probe();
       const status = postgres === 'up' ? ('ready' as const) : ('unavailable' as const);
       const body = { status, postgres, redis: deps.cache.redisState(), replica };
       if (postgres === 'down') reply.header('Retry-After', retryAfter('database_unavailable'));

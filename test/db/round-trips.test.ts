@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config.ts';
 import { createPool, type Db } from '../../src/db/pool.ts';
+import { createCacheSigner } from '../../src/idempotency/cache-signature.ts';
 import { createResponseCache } from '../../src/idempotency/response-cache.ts';
 import { createRedisGuard } from '../../src/plugins/external/redis-guard.ts';
 import { CLIENT_SCOPES } from '../../src/auth/scopes.ts';
@@ -27,7 +28,8 @@ function countingPool(): { db: Db; queries: () => number; end: () => Promise<voi
 }
 
 const caller = { client: 'round-trips', scopes: new Set(CLIENT_SCOPES), maskedKey: '****' };
-const noEvents = { lookup: () => {} };
+const noEvents = { lookup: () => {}, rejected: () => {} };
+const signer = createCacheSigner(['round-trips-test-signing-key-0123456789']);
 const noRedis = createRedisGuard(undefined, () => {});
 
 test('a new charge, a decline and a database replay each take exactly one query; a cache replay takes none', async () => {
@@ -45,11 +47,11 @@ test('a new charge, a decline and a database replay each take exactly one query;
     };
     const withCache = createPaymentService({
       db,
-      cache: createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 100, events: noEvents }),
+      cache: createResponseCache({ redis: noRedis, signer, ttlSeconds: 60, memoryEntries: 100, events: noEvents }),
     });
     const noCache = createPaymentService({
       db,
-      cache: createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 0, events: noEvents }),
+      cache: createResponseCache({ redis: noRedis, signer, ttlSeconds: 60, memoryEntries: 0, events: noEvents }),
     });
     const key = newKey();
 
@@ -80,7 +82,7 @@ test('a new refund, a refund decline and a database replay each take exactly one
   try {
     const noCache = createPaymentService({
       db,
-      cache: createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 0, events: noEvents }),
+      cache: createResponseCache({ redis: noRedis, signer, ttlSeconds: 60, memoryEntries: 0, events: noEvents }),
     });
     const charged = await noCache.charge(caller, newKey(), {
       userId: BigInt(user.id),
@@ -130,7 +132,7 @@ test('with group commit (the default path): a lone charge is one query, and char
         retry: () => {},
       },
     );
-    const cache = createResponseCache({ redis: noRedis, ttlSeconds: 60, memoryEntries: 0, events: noEvents });
+    const cache = createResponseCache({ redis: noRedis, signer, ttlSeconds: 60, memoryEntries: 0, events: noEvents });
     const payments = createPaymentService({ db, cache, batcher });
     const request = (userId: number) => ({
       userId: BigInt(userId),

@@ -44,6 +44,8 @@ export async function startApp(
     LOG_LEVEL: 'silent',
     DB_POOL_SIZE: '10',
     RATE_LIMIT_MAX: '0',
+    // Suites send many deliberate 401s from 127.0.0.1; test/http/auth-throttle.test.ts turns the throttle on.
+    AUTH_FAILURE_LIMIT: '0',
     // CI runs the whole suite twice: with group commit (the default) and with BATCH_ENABLED=false.
     BATCH_ENABLED: process.env.BATCH_ENABLED ?? '',
     ...env,

@@ -69,7 +69,7 @@ test(
     const secrets = Object.fromEntries(required.map((name) => [name, `placeholder_${name.toLowerCase()}_0123456789`]));
     const ok = compose('docker-compose.prod.yml', secrets);
     assert.equal(ok.status, 0, ok.stderr);
-    for (const name of ['APP_API_KEYS', 'POSTGRES_PASSWORD']) {
+    for (const name of ['APP_API_KEYS', 'POSTGRES_PASSWORD', 'CACHE_SIGNING_KEY']) {
       const { [name]: _omitted, ...rest } = secrets;
       const missing = compose('docker-compose.prod.yml', rest);
       assert.notEqual(missing.status, 0, `runs without ${name}`);

@@ -135,7 +135,10 @@ describe('Dockerfile', () => {
 function resolvedAppEnv(file: string, service: Service): Record<string, string> {
   const env = serviceEnv(service);
   return Object.fromEntries(
-    Object.entries(env).map(([k, v]) => [k, interpolate(v, () => `placeholder_secret_${file.length}_abcdef`)]),
+    Object.entries(env).map(([k, v]) => [
+      k,
+      interpolate(v, () => `placeholder_secret_${file.length}_abcdef_0123456789`),
+    ]),
   );
 }
 
@@ -298,7 +301,8 @@ describe('docker-compose.prod.yml', () => {
     const required = requiredVars(text);
     assert.ok(required.includes('APP_API_KEYS') || required.includes('APP_API_KEY'), 'APP_API_KEYS is required');
     assert.match(serviceEnv(s.app!).APP_API_KEYS ?? '', /^\$\{APP_API_KEYS:\?/);
-    for (const secret of ['POSTGRES_PASSWORD', 'REDIS_PASSWORD']) assert.ok(required.includes(secret), secret);
+    for (const secret of ['POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'CACHE_SIGNING_KEY'])
+      assert.ok(required.includes(secret), secret);
     assert.doesNotMatch(JSON.stringify(prod), /dev_[a-z_]*key|change_me/, 'no development key in the prod file');
   });
 

@@ -1,5 +1,6 @@
 // Scenario 4: Redis lies — flushed mid-run, garbled entries, and entries copied from another request under a key →
-// PicoPay never replays a wrong response (entries carry the request fingerprint) and never double-charges.
+// PicoPay never replays a wrong response (entries are signed over their key name and carry the request fingerprint)
+// and never double-charges. Forged entries with a matching fingerprint: test/http/cache-signing.test.ts.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
@@ -66,6 +67,13 @@ test(
       assert.equal(freshReply.status, 200);
       assert.equal(freshReply.replayed, false, 'a foreign entry under an unused key is not a replay');
       assert.equal(JSON.parse(freshReply.body).transaction.idempotency_key, fresh);
+      // Garbled entries are read before the flush (it runs in the second wave): each fails verification, is counted.
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const rejectedEntries = [...metrics.matchAll(/^idempotency_cache_rejected_total\{reason="\w+"\} (\d+)/gm)].reduce(
+        (sum, m) => sum + Number(m[1]),
+        0,
+      );
+      assert.ok(rejectedEntries >= 1, `rejected cache entries: ${rejectedEntries}`);
       await assertConserved(userId, 100_000, new Set([...keys, fresh]), 100);
     } finally {
       probe.disconnect();

@@ -34,6 +34,7 @@ export async function startServer(env: Record<string, string> = {}, port?: numbe
       PORT: String(chosen),
       LOG_LEVEL: 'warn',
       RATE_LIMIT_MAX: '0',
+      AUTH_FAILURE_LIMIT: '0',
       BATCH_ENABLED: process.env.BATCH_ENABLED ?? '',
       APP_API_KEYS: `shop:${CLIENT_KEY}`,
       APP_ADMIN_API_KEYS: `ops:${ADMIN_KEY}`,

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import { createCacheSigner } from '../../src/idempotency/cache-signature.ts';
 import { createResponseCache } from '../../src/idempotency/response-cache.ts';
 import { createRedisGuard } from '../../src/plugins/external/redis-guard.ts';
 
@@ -30,9 +31,10 @@ test('a cached response lives no longer than its record: the retention, or the d
   let now = 1_000_000;
   const cache = createResponseCache({
     redis: createRedisGuard(undefined, () => {}),
+    signer: createCacheSigner(['retention-test-signing-key-0123456789abcdef']),
     ttlSeconds: 86_400,
     memoryEntries: 100,
-    events: { lookup: () => {} },
+    events: { lookup: () => {}, rejected: () => {} },
     retention: { retentionMs: 10_000, declineRetentionMs: 2_000 },
     now: () => now,
   });

@@ -13,7 +13,7 @@ export interface RateLimitSettings {
 type Incr = (error: Error | null, result?: { current: number; ttl: number }) => void;
 
 /** Counters kept in this process: used without Redis, and for a request while Redis is down or slow. */
-class LocalCounters {
+export class LocalCounters {
   readonly #windows = new Map<string, { count: number; resetAt: number }>();
   incr(key: string, windowMs: number): { current: number; ttl: number } {
     const now = Date.now();
@@ -28,7 +28,7 @@ class LocalCounters {
   }
 }
 
-const INCR_SCRIPT = `
+export const INCR_SCRIPT = `
   local current = redis.call('INCR', KEYS[1])
   if current == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
   return {current, redis.call('PTTL', KEYS[1])}`;

@@ -3,6 +3,7 @@ import type { Db } from '../../db/pool.ts';
 import type { CacheEvents } from '../../idempotency/response-cache.ts';
 import type { BatchEvents } from '../../payments/batcher.ts';
 import { SHED_REASONS, type Shed } from '../app/admission.ts';
+import type { AuthEvents } from '../app/auth.ts';
 
 /** The original service's label values, exactly: every authenticated charge request lands in one of them. */
 export type ChargeStatus = 'success' | 'idempotent_hit' | 'insufficient_balance' | 'failed';
@@ -23,6 +24,10 @@ export interface Metrics {
   readonly batchEvents: BatchEvents;
   /** Counts a money request refused (or cut short by its deadline) under load: requests_shed_total{reason}. */
   readonly shed: Shed;
+  /** Database probes behind GET /ready (at most about one a second, whatever the request rate). */
+  readonly readyProbes: Counter;
+  /** Failed authentications, and requests answered 429 by the failed-authentication throttle. */
+  readonly authEvents: AuthEvents;
 }
 
 // 0.5 ms to 10 s: a cache replay is sub-millisecond, a stuck lock is seconds.
@@ -79,16 +84,44 @@ function batchEvents(registry: Registry, shed: Shed): BatchEvents {
   return { batch: (size) => batchSize.observe(size), retry: () => batchRetries.inc(), shed: () => shed('queue') };
 }
 
+function authEvents(registry: Registry): AuthEvents {
+  const failures = new Counter({
+    name: 'auth_failures_total',
+    help: 'Requests to authenticated routes with a missing or invalid API key',
+    registers: [registry],
+  });
+  const throttled = new Counter({
+    name: 'auth_throttled_total',
+    help: 'Requests answered 429 because their address exceeded AUTH_FAILURE_LIMIT failed authentications',
+    registers: [registry],
+  });
+  return { failed: () => failures.inc(), throttled: () => throttled.inc() };
+}
+
+function cacheEvents(registry: Registry): CacheEvents {
+  const cacheLookups = new Counter({
+    name: 'idempotency_cache_lookups_total',
+    help: 'Idempotency cache lookups by layer (memory, redis) and result (hit, miss, mismatch, rejected, error, skipped)',
+    labelNames: ['layer', 'result'] as const,
+    registers: [registry],
+  });
+  const cacheRejected = new Counter({
+    name: 'idempotency_cache_rejected_total',
+    help: 'Redis cache entries rejected by verification (bad_signature, malformed): never replayed',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of ['bad_signature', 'malformed']) cacheRejected.inc({ reason }, 0);
+  return {
+    lookup: (layer, result) => cacheLookups.inc({ layer, result }),
+    rejected: (reason) => cacheRejected.inc({ reason }),
+  };
+}
+
 /** A registry per app, so two apps in one process (tests) never share counters. No label carries an id or a key. */
 export function createMetrics(pool: Db): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const cacheLookups = new Counter({
-    name: 'idempotency_cache_lookups_total',
-    help: 'Idempotency cache lookups by layer (memory, redis) and result (hit, miss, mismatch, error, skipped)',
-    labelNames: ['layer', 'result'] as const,
-    registers: [registry],
-  });
   const redisErrors = new Counter({
     name: 'redis_errors_total',
     help: 'Redis commands that failed or timed out, by operation',
@@ -127,7 +160,7 @@ export function createMetrics(pool: Db): Metrics {
       'refund_request_latency_seconds',
       'Refund request latency in seconds, from arrival to response',
     ),
-    cacheEvents: { lookup: (layer, result) => cacheLookups.inc({ layer, result }) },
+    cacheEvents: cacheEvents(registry),
     redisErrors,
     idempotencyPurged: new Counter({
       name: 'idempotency_records_purged_total',
@@ -136,5 +169,11 @@ export function createMetrics(pool: Db): Metrics {
     }),
     batchEvents: batchEvents(registry, shed),
     shed,
+    authEvents: authEvents(registry),
+    readyProbes: new Counter({
+      name: 'ready_probes_total',
+      help: 'Database probes run for GET /ready (refreshed at most once a second)',
+      registers: [registry],
+    }),
   };
 }

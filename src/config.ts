@@ -61,6 +61,10 @@ export interface Config {
   readonly batchMaxSize: number;
   readonly batchMaxWaitMs: number;
   readonly batchMaxInFlight: number;
+  /** Holds: expiry when a request gives none, the longest allowed, how often expired holds are swept (0: never). */
+  readonly holdDefaultExpirySeconds: number;
+  readonly holdMaxExpirySeconds: number;
+  readonly holdSweepIntervalMs: number;
 }
 
 export interface RedisNode {
@@ -208,6 +212,9 @@ export function loadConfig(env: Env = process.env): Config {
     batchMaxSize: int(env, 'BATCH_MAX_SIZE', 50, 1, 60),
     batchMaxWaitMs: int(env, 'BATCH_MAX_WAIT_MS', 2, 0, 100),
     batchMaxInFlight: int(env, 'BATCH_MAX_IN_FLIGHT', 4, 1, 100),
+    holdDefaultExpirySeconds: int(env, 'HOLD_DEFAULT_EXPIRY_SECONDS', 7 * 86_400, 1, 31_536_000),
+    holdMaxExpirySeconds: int(env, 'HOLD_MAX_EXPIRY_SECONDS', 30 * 86_400, 1, 31_536_000),
+    holdSweepIntervalMs: int(env, 'HOLD_SWEEP_INTERVAL_MS', 10_000, 0, 86_400_000),
   };
   return Object.freeze(config);
 }

@@ -17,7 +17,7 @@ LANGUAGE sql STABLE AS $$
   LEFT JOIN LATERAL (
     SELECT a.*, a.balance - a.held + coalesce((SELECT sum(h.amount) FROM authorizations h
                                                 WHERE h.account_id = a.id AND h.status = 'pending'
-                                                  AND h.expires_at <= now()), 0) AS available
+                                                  AND h.expires_at <= now()), 0)::bigint AS available
       FROM accounts a WHERE a.user_id = u.id) a ON true
   WHERE u.id = p_user_id
   GROUP BY u.id

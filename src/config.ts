@@ -212,8 +212,8 @@ export function loadConfig(env: Env = process.env): Config {
     batchMaxSize: int(env, 'BATCH_MAX_SIZE', 50, 1, 60),
     batchMaxWaitMs: int(env, 'BATCH_MAX_WAIT_MS', 2, 0, 100),
     batchMaxInFlight: int(env, 'BATCH_MAX_IN_FLIGHT', 4, 1, 100),
-    holdDefaultExpirySeconds: int(env, 'HOLD_DEFAULT_EXPIRY_SECONDS', 7 * 86_400, 1, 31_536_000),
-    holdMaxExpirySeconds: int(env, 'HOLD_MAX_EXPIRY_SECONDS', 30 * 86_400, 1, 31_536_000),
+    holdDefaultExpirySeconds: int(env, 'HOLD_DEFAULT_EXPIRY_SECONDS', 604_800, 1, 31_536_000),
+    holdMaxExpirySeconds: int(env, 'HOLD_MAX_EXPIRY_SECONDS', 2_592_000, 1, 31_536_000),
     holdSweepIntervalMs: int(env, 'HOLD_SWEEP_INTERVAL_MS', 10_000, 0, 86_400_000),
   };
   return Object.freeze(config);

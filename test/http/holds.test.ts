@@ -283,3 +283,45 @@ describe('expiry', () => {
     }
   });
 });
+
+describe('npm run verify', () => {
+  test('the hold checks find a held amount that is not the pending holds, and a capture above its hold', async () => {
+    const { HOLD_CHECKS } = await import('../../src/verify/hold-checks.ts');
+    const user = await createUser(app, { USD: 100 });
+    const h = await hold(user.id, 10);
+    const client = await db.connect();
+    try {
+      await client.query('BEGIN');
+      const run = async (name: string) => {
+        const check = HOLD_CHECKS.find((c) => c.name === name)!;
+        return (await client.query<{ detail: string }>(check.sql)).rows.map((r) => r.detail);
+      };
+      assert.deepEqual(await run('held_equals_pending_holds'), []);
+      await client.query('UPDATE accounts SET held = held + 1 WHERE user_id = $1', [user.id]);
+      assert.equal((await run('held_equals_pending_holds')).length, 1);
+      // The guard trigger is the table owner's to bypass, as a tampering owner would.
+      await client.query('ALTER TABLE authorizations DISABLE TRIGGER authorizations_guard');
+      await client.query(
+        `UPDATE authorizations SET status = 'captured', captured = amount, settled_at = now()
+                           WHERE id = $1`,
+        [h.id],
+      );
+      assert.equal((await run('capture_within_hold')).length, 1);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
+  test('the guard trigger refuses deleting a hold or changing a settled one', async () => {
+    const user = await createUser(app, { USD: 100 });
+    const h = await hold(user.id, 10);
+    await assert.rejects(db.query('DELETE FROM authorizations WHERE id = $1', [h.id]), /never removed/);
+    await assert.rejects(db.query('UPDATE authorizations SET amount = 1 WHERE id = $1', [h.id]), /settle once/);
+    assert.equal((await voidHold(h.id)).statusCode, 200);
+    await assert.rejects(
+      db.query(`UPDATE authorizations SET status = 'pending', settled_at = NULL WHERE id = $1`, [h.id]),
+      /settle once/,
+    );
+  });
+});

@@ -325,3 +325,18 @@ describe('npm run verify', () => {
     );
   });
 });
+
+test('the server runs the sweeper every HOLD_SWEEP_INTERVAL_MS', async () => {
+  const swept = await startApp({ HOLD_SWEEP_INTERVAL_MS: '50' });
+  const user = await createUser(swept.app, { USD: 100 });
+  const h = await hold(user.id, 10);
+  await expireNow(h.id);
+  // Poll for the condition, bounded at 10 s (a few intervals are enough; the bound only ends a failing test).
+  const deadline = Date.now() + 10_000;
+  let status = 'pending';
+  while (status === 'pending' && Date.now() < deadline) {
+    status = (await db.query('SELECT status FROM authorizations WHERE id = $1', [h.id])).rows[0].status;
+    if (status === 'pending') await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(status, 'expired');
+});

@@ -53,10 +53,13 @@ BEGIN
                   picopay_create_user TO %I', app);
   -- The server's purge of expired idempotency records (SECURITY DEFINER; deletes only what has expired).
   EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_purge_keys TO %I', app);
+  -- Holds: authorize, capture, void, and the server's sweeper of expired holds (all SECURITY DEFINER).
+  EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_authorize, picopay_capture, picopay_void, picopay_expire_holds
+                  TO %I', app);
   -- Read paths (SECURITY INVOKER renderers over the three readable tables).
-  EXECUTE format('GRANT SELECT ON TABLE users, accounts, ledger_entries TO %I', app);
+  EXECUTE format('GRANT SELECT ON TABLE users, accounts, ledger_entries, authorizations TO %I', app);
   EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_user_json, picopay_transaction_json, picopay_redacted,
-                  picopay_json, picopay_major, picopay_timestamp TO %I', app);
+                  picopay_json, picopay_major, picopay_timestamp, picopay_authorization_json TO %I', app);
 
   -- Single-URL mode: the migrating login switches its server sessions to the role (SET ROLE), which needs
   -- membership. Granted when allowed (a CREATEROLE login that created the role); a superuser needs none.

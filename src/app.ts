@@ -9,6 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createKeyStore, type KeyStore } from './auth/key-ring.ts';
 import { configuredSessionRole, type Config } from './config.ts';
 import { ERRORS, renderProblem } from './lib/errors.ts';
+import { holdRoutes } from './holds/routes.ts';
 import { paymentRoutes } from './payments/routes.ts';
 import { registerAdmission } from './plugins/app/admission.ts';
 import { registerAuth } from './plugins/app/auth.ts';
@@ -136,5 +137,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(serviceRoutes(services.deps));
   await app.register(paymentRoutes(services.deps));
   await app.register(userRoutes(services.deps));
+  await app.register(holdRoutes(services.deps));
   return app;
 }

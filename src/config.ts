@@ -4,14 +4,22 @@
 import { createSecureContext } from 'node:tls';
 import { KeyConfigError, loadApiKeys, type ApiKeyEntry } from './auth/key-config.ts';
 import { ADMIN_SCOPES } from './auth/scopes.ts';
-import { bool, ConfigError, duration, int, read, readSettingFile, secret, secretUrl, type Env } from './lib/env.ts';
+import {
+  holdsFrom,
+  overloadBoundsFrom,
+  retentionFrom,
+  type HoldSettings,
+  type OverloadBounds,
+  type RetentionSettings,
+} from './config-limits.ts';
+import { bool, ConfigError, int, read, readSettingFile, secret, secretUrl, type Env } from './lib/env.ts';
 
 export type { ApiKeyEntry } from './auth/key-config.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export interface Config {
+export interface Config extends RetentionSettings, OverloadBounds, HoldSettings {
   readonly nodeEnv: string;
   readonly production: boolean;
   readonly host: string;
@@ -74,22 +82,6 @@ export interface Config {
   readonly batchMaxSize: number;
   readonly batchMaxWaitMs: number;
   readonly batchMaxInFlight: number;
-  /** How long an idempotency record replays; older, its key is new again (IDEMPOTENCY_RETENTION). */
-  readonly idempotencyRetentionMs: number;
-  /** The same for declines about a user or charge that does not exist; at most idempotencyRetentionMs. */
-  readonly idempotencyDeclineRetentionMs: number;
-  /** How often the server purges expired records; 0: never (run `picopay purge` instead). */
-  readonly idempotencyPurgeIntervalMs: number;
-  /** Records deleted per purge statement: small, so each statement's locks and WAL stay small. */
-  readonly idempotencyPurgeBatch: number;
-  /** Money requests (charges, refunds, credits) in progress per process before new ones get 503 overloaded; 0: off. */
-  readonly maxInflightRequests: number;
-  /** Mean event-loop delay (ms, sampled each second) above which money requests get 503 overloaded; 0: off. */
-  readonly maxEventLoopDelayMs: number;
-  /** Charges waiting in the batcher for one account before more get 503 overloaded. */
-  readonly maxQueuedChargesPerAccount: number;
-  /** A money request not answered by then gets 503 outcome_unknown (its work may still commit; retry replays it). */
-  readonly requestDeadlineMs: number;
 }
 
 export interface RedisNode {
@@ -209,43 +201,6 @@ export function apiKeysFrom(env: Env = process.env): ApiKeyEntry[] {
   }
 }
 
-const DAY_MS = 86_400_000;
-
-type RetentionSettings = Pick<
-  Config,
-  'idempotencyRetentionMs' | 'idempotencyDeclineRetentionMs' | 'idempotencyPurgeIntervalMs' | 'idempotencyPurgeBatch'
->;
-
-function retentionFrom(env: Env): RetentionSettings {
-  const retention = duration(env, 'IDEMPOTENCY_RETENTION', 30 * DAY_MS, 1000, 3650 * DAY_MS);
-  return {
-    idempotencyRetentionMs: retention,
-    // A decline cannot outlive the retention of every record.
-    idempotencyDeclineRetentionMs: Math.min(
-      duration(env, 'IDEMPOTENCY_DECLINE_RETENTION', DAY_MS, 1000, 3650 * DAY_MS),
-      retention,
-    ),
-    idempotencyPurgeIntervalMs: int(env, 'IDEMPOTENCY_PURGE_INTERVAL_MS', 60_000, 0, 86_400_000),
-    idempotencyPurgeBatch: int(env, 'IDEMPOTENCY_PURGE_BATCH', 1000, 1, 100_000),
-  };
-}
-
-type OverloadBounds = Pick<
-  Config,
-  'maxInflightRequests' | 'maxEventLoopDelayMs' | 'maxQueuedChargesPerAccount' | 'requestDeadlineMs'
->;
-
-// Sizing: docs/DEPLOY.md "Sizing the bounds". Each default is several times an ordinary burst (1,000 requests in
-// flight, 100 charges on one account) and well under what one process holds for a second at full throughput.
-function overloadBoundsFrom(env: Env): OverloadBounds {
-  return {
-    maxInflightRequests: int(env, 'MAX_INFLIGHT_REQUESTS', 2000, 0, 1_000_000),
-    maxEventLoopDelayMs: int(env, 'MAX_EVENT_LOOP_DELAY_MS', 2000, 0, 60_000),
-    maxQueuedChargesPerAccount: int(env, 'MAX_QUEUED_CHARGES_PER_ACCOUNT', 1000, 1, 1_000_000),
-    requestDeadlineMs: int(env, 'REQUEST_DEADLINE_MS', 6000, 50, 600_000),
-  };
-}
-
 const MIN_SIGNING_KEY_LENGTH = 32;
 
 /**
@@ -327,6 +282,7 @@ export function loadConfig(env: Env = process.env): Config {
     batchMaxInFlight: int(env, 'BATCH_MAX_IN_FLIGHT', 4, 1, 100),
     ...retentionFrom(env),
     ...overloadBoundsFrom(env),
+    ...holdsFrom(env),
   };
   return Object.freeze(config);
 }

@@ -6,7 +6,9 @@
 -- the batch: one INSERT of its entries, one UPDATE of its keys' responses, one UPDATE per changed account. A key held
 -- by another transaction makes only its own item 'key_in_use' (picopay_claim_key's handler: one subtransaction per
 -- item, within PostgreSQL's 64 cached subtransactions per backend for BATCH_MAX_SIZE <= 60). Any other error (lock
--- timeout on an account, lost connection) rolls the whole batch back.
+-- timeout on an account, lost connection) rolls the whole batch back. A charge spends only the available balance
+-- (balance - held, see picopay_authorize); only when that is short are the account's expired holds settled first
+-- (lazy expiry, at most once per account and batch), so the common path does no extra work.
 CREATE OR REPLACE FUNCTION picopay_charge_batch(p_client text[], p_key text[], p_fingerprint bytea[], p_user_id bigint[],
   p_currency text[], p_amount bigint[], p_description text[], p_metadata jsonb[], p_retention interval,
   p_decline_retention interval)
@@ -27,6 +29,8 @@ DECLARE
   locked accounts[];
   ids bigint[];
   balances bigint[];
+  helds bigint[];
+  expired_checked bigint[] := '{}';
   acct accounts;
   entry ledger_entries;
   entry_ids regclass := pg_get_serial_sequence('ledger_entries', 'id')::regclass;
@@ -44,8 +48,9 @@ BEGIN
      WHERE (user_id, currency) IN (SELECT * FROM unnest(p_user_id, p_currency))
      ORDER BY id
        FOR UPDATE) a;
-  SELECT coalesce(array_agg(a.id ORDER BY a.id), '{}'), coalesce(array_agg(a.balance ORDER BY a.id), '{}')
-    INTO ids, balances FROM unnest(locked) a;
+  SELECT coalesce(array_agg(a.id ORDER BY a.id), '{}'), coalesce(array_agg(a.balance ORDER BY a.id), '{}'),
+         coalesce(array_agg(a.held ORDER BY a.id), '{}')
+    INTO ids, balances, helds FROM unnest(locked) a;
   -- Claim every new key of the batch in one statement. It waits (lock_timeout) on a key that an uncommitted
   -- transaction elsewhere holds; if that times out, nothing of it is kept (one subtransaction for the batch) and
   -- each item claims alone, so that only its own item is key_in_use. A batch of one claims alone at once: it would
@@ -93,10 +98,15 @@ BEGIN
           EXIT;
         END IF;
       END LOOP;
-      IF j IS NOT NULL AND balances[j] >= p_amount[i] THEN
+      IF j IS NOT NULL AND balances[j] - helds[j] < p_amount[i] AND NOT ids[j] = ANY (expired_checked) THEN
+        expired_checked := expired_checked || ids[j];
+        helds[j] := helds[j] - picopay_expire_account_holds(ids[j], balances[j]);
+      END IF;
+      IF j IS NOT NULL AND balances[j] - helds[j] >= p_amount[i] THEN
         balances[j] := balances[j] - p_amount[i];
         acct := locked[j];
         acct.balance := balances[j];
+        acct.held := helds[j];
         entry := NULL;
         entry.id := nextval(entry_ids);
         entry.account_id := acct.id;

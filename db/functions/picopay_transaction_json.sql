@@ -1,6 +1,6 @@
 -- The one renderer of a transaction object; every endpoint that shows a transaction goes through it. Compact JSON
 -- built by hand so the bytes are fixed (json_build_object pads with " : "). A charge shows how much of it was refunded
--- and by which entries (read at render time, hence STABLE), a refund shows its charge. A response stored under an
+-- and by which entries (read at render time, hence STABLE), a refund shows its charge, a hold entry its authorization. A response stored under an
 -- Idempotency-Key keeps the state of its moment: a charge's stored response always says nothing was refunded.
 -- plpgsql, not sql: called from plpgsql, a sql function is planned afresh on every call; plpgsql keeps its plans.
 CREATE OR REPLACE FUNCTION picopay_transaction_json(e ledger_entries, exponent smallint, currency text) RETURNS text
@@ -18,6 +18,10 @@ BEGIN
           || ',"refunds":[' || refund_ids || ']';
   ELSIF e.type = 'refund' THEN
     links := ',"charge_id":' || e.refund_of;
+  END IF;
+  -- A hold, a release, or a charge that captured a hold: the authorization it belongs to.
+  IF e.authorization_id IS NOT NULL THEN
+    links := links || ',"authorization_id":' || e.authorization_id;
   END IF;
   RETURN '{"id":' || e.id
     || ',"type":' || picopay_json(e.type)

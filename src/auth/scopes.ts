@@ -10,12 +10,19 @@ export const SCOPES = [
   'read:all', // every client's charges and refunds, entries unredacted
   'users:write', // POST /users
   'credits:write', // POST /users/{id}/credits
+  'authorizations:write', // POST /authorizations, capture and void the client's own holds
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
 
-/** What `APP_API_KEYS=client:key` grants, as before scopes existed (charge, refund, read). */
-export const CLIENT_SCOPES: readonly Scope[] = ['charges:write', 'refunds:write', 'charges:read', 'users:read'];
+/** What `APP_API_KEYS=client:key` grants: charge, refund, read, and hold (authorize, capture, void). */
+export const CLIENT_SCOPES: readonly Scope[] = [
+  'charges:write',
+  'refunds:write',
+  'charges:read',
+  'users:read',
+  'authorizations:write',
+];
 
 /** An admin key (`APP_ADMIN_API_KEYS`, or `"scopes": ["admin"]` in a key file). */
 export const ADMIN_SCOPES: readonly Scope[] = SCOPES;
@@ -33,4 +40,5 @@ export const ROUTE_SCOPES = {
   readUsers: ['users:read', 'read:all'],
   createUser: ['users:write'],
   credit: ['credits:write'],
+  authorize: ['authorizations:write'],
 } as const satisfies Record<string, readonly Scope[]>;

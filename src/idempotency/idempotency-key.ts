@@ -62,3 +62,11 @@ export function refundFingerprint(input: RefundFingerprintInput): string {
   const canonical = JSON.stringify(['refund', input.chargeId.toString(), input.amount, input.reason]);
   return sha256(canonical);
 }
+
+/** The hold operations: each fingerprint starts with its own name, so none can equal another operation's. */
+export type HoldOperation = 'authorize' | 'capture' | 'void';
+
+/** SHA-256 of a hold request: its operation, then every field that decides it (amounts as exact minor-unit text). */
+export function holdFingerprint(operation: HoldOperation, fields: readonly (string | null)[]): string {
+  return sha256(JSON.stringify([operation, ...fields]));
+}

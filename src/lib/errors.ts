@@ -28,6 +28,7 @@ export const ERRORS = {
   user_not_found: { status: 404, title: 'User not found', detail: 'User not found' },
   charge_not_found: { status: 404, title: 'Charge not found', detail: 'Charge not found' },
   refund_not_found: { status: 404, title: 'Refund not found', detail: 'Refund not found' },
+  authorization_not_found: { status: 404, title: 'Authorization not found', detail: 'Authorization not found' },
   not_found: { status: 404, title: 'Not found', detail: 'No such endpoint' },
   method_not_allowed: { status: 405, title: 'Method not allowed', detail: 'Method not allowed' },
   idempotency_key_in_use: {
@@ -67,6 +68,26 @@ export const ERRORS = {
     status: 422,
     title: 'Charge not refundable',
     detail: 'The charge has already been fully refunded',
+  },
+  authorization_expired: {
+    status: 422,
+    title: 'Authorization expired',
+    detail: 'The authorization expired and its amount was released',
+  },
+  authorization_already_captured: {
+    status: 409,
+    title: 'Authorization already captured',
+    detail: 'The authorization was already captured',
+  },
+  authorization_not_pending: {
+    status: 409,
+    title: 'Authorization not pending',
+    detail: 'The authorization was voided',
+  },
+  capture_exceeds_authorization: {
+    status: 422,
+    title: 'Capture exceeds authorization',
+    detail: 'The capture amount is more than the authorization holds',
   },
   rate_limited: { status: 429, title: 'Too many requests', detail: 'Rate limit exceeded; retry later', retry: true },
   internal_error: { status: 500, title: 'Internal server error', detail: 'An unexpected error occurred' },
@@ -117,6 +138,11 @@ export const RECORDED_DECLINES = [
   'charge_not_found',
   'refund_exceeds_charge',
   'charge_not_refundable',
+  'authorization_not_found',
+  'authorization_expired',
+  'authorization_already_captured',
+  'authorization_not_pending',
+  'capture_exceeds_authorization',
 ] as const satisfies readonly ErrorCode[];
 
 export interface FieldError {

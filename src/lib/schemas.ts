@@ -59,7 +59,16 @@ export const Description = Type.Union([StorableText({ maxLength: 500 }), Type.Nu
 
 export const Transaction = ResponseObject({
   id: Type.Integer(),
-  type: Type.Union([Type.Literal('charge'), Type.Literal('credit'), Type.Literal('refund')]),
+  type: Type.Union(
+    [
+      Type.Literal('charge'),
+      Type.Literal('credit'),
+      Type.Literal('refund'),
+      Type.Literal('hold'),
+      Type.Literal('release'),
+    ],
+    { description: 'hold and release move money between available and held; they leave the balance as it is' },
+  ),
   user_id: Type.Integer(),
   amount: Type.Number({ description: 'Major units, exact text from the integer minor units' }),
   amount_minor: Type.Integer(),
@@ -79,6 +88,9 @@ export const Transaction = ResponseObject({
   amount_refunded_minor: Type.Optional(Type.Integer({ description: 'Charges only' })),
   refunds: Type.Optional(Type.Array(Type.Integer(), { description: 'Charges only: ids of its refunds, oldest first' })),
   charge_id: Type.Optional(Type.Integer({ description: 'Refunds only: the refunded charge' })),
+  authorization_id: Type.Optional(
+    Type.Integer({ description: 'Holds, releases and charges that captured a hold: the authorization' }),
+  ),
 });
 
 export const Problem = ResponseObject(

@@ -8,7 +8,7 @@ export interface OpeningBalance {
 
 /** Which entries a history page lists; null: no filter. Timestamps are ISO 8601 texts PostgreSQL accepts. */
 export interface TransactionFilter {
-  readonly type: 'charge' | 'credit' | 'refund' | null;
+  readonly type: 'charge' | 'credit' | 'refund' | 'hold' | 'release' | null;
   /** Inclusive. */
   readonly createdAfter: string | null;
   /** Exclusive: [createdAfter, createdBefore) windows tile time without overlap. */

@@ -8,6 +8,10 @@ export const User = ResponseObject({
   name: Type.Union([Type.String(), Type.Null()]),
   balances: Type.Record(Type.String(), Type.Number()),
   balances_minor: Type.Record(Type.String(), Type.Integer()),
+  available_balances: Type.Record(Type.String(), Type.Number(), {
+    description: 'The balance less pending holds (authorizations), what a charge or a new hold may spend',
+  }),
+  available_balances_minor: Type.Record(Type.String(), Type.Integer()),
   created_at: Type.String({ format: 'date-time' }),
 });
 
@@ -27,7 +31,15 @@ export const TransactionsQuery = Type.Object(
     cursor: Type.Optional(
       Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'next_cursor of the previous page' }),
     ),
-    type: Type.Optional(Type.Union([Type.Literal('charge'), Type.Literal('credit'), Type.Literal('refund')])),
+    type: Type.Optional(
+      Type.Union([
+        Type.Literal('charge'),
+        Type.Literal('credit'),
+        Type.Literal('refund'),
+        Type.Literal('hold'),
+        Type.Literal('release'),
+      ]),
+    ),
     created_after: Type.Optional(
       Timestamp('RFC 3339 date-time; entries created at or after it (millisecond precision)'),
     ),

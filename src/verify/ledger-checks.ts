@@ -1,25 +1,23 @@
 import type pg from 'pg';
+import type { Check } from './check.ts';
+import { HOLD_CHECKS } from './hold-checks.ts';
 
 export interface Violation {
   readonly check: string;
   readonly detail: string;
 }
 
-interface Check {
-  readonly name: string;
-  readonly description: string;
-  /** Returns one row per violation, with a `detail` text column; LIMIT keeps a report readable. */
-  readonly sql: string;
-}
+// Hold and release entries move money between available and held, not the balance (migrations/*_holds.sql).
+const BALANCE_TYPES = "('charge', 'credit', 'refund')";
 
 // Each check is a query for counter-examples: an empty result means the invariant holds.
 export const LEDGER_CHECKS: readonly Check[] = [
   {
     name: 'balance_equals_entries',
-    description: 'every account balance equals the sum of its ledger entries',
+    description: 'every account balance equals the sum of its ledger entries that change balances (not hold/release)',
     sql: `SELECT format('account %s (user %s, %s): balance %s, entries sum %s', a.id, a.user_id, a.currency, a.balance,
                         coalesce(sum(e.amount), 0)) AS detail
-            FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id
+            FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id AND e.type IN ${BALANCE_TYPES}
            GROUP BY a.id HAVING a.balance <> coalesce(sum(e.amount), 0) LIMIT 20`,
   },
   {
@@ -34,7 +32,9 @@ export const LEDGER_CHECKS: readonly Check[] = [
     name: 'balance_after_chain',
     description: "each entry's balance_after is the running sum of its account's entries",
     sql: `SELECT format('entry %s: balance_after %s, running sum %s', id, balance_after, running) AS detail
-            FROM (SELECT id, balance_after, sum(amount) OVER (PARTITION BY account_id ORDER BY id) AS running
+            FROM (SELECT id, balance_after,
+                         sum(amount) FILTER (WHERE type IN ${BALANCE_TYPES}) OVER (PARTITION BY account_id ORDER BY id)
+                           AS running
                     FROM ledger_entries) x
            WHERE balance_after <> running LIMIT 20`,
   },
@@ -69,7 +69,7 @@ export const LEDGER_CHECKS: readonly Check[] = [
                         k.ledger_entry_id) AS detail
             FROM idempotency_keys k LEFT JOIN ledger_entries e ON e.id = k.ledger_entry_id
            WHERE k.response_status IS NULL OR k.response_body IS NULL
-              OR (k.response_status = 200) <> (k.ledger_entry_id IS NOT NULL)
+              OR (k.response_status IN (200, 201)) <> (k.ledger_entry_id IS NOT NULL)
               OR (e.id IS NOT NULL AND (e.client <> k.client OR e.idempotency_key <> k.key))
            LIMIT 20`,
   },
@@ -105,6 +105,7 @@ export const LEDGER_CHECKS: readonly Check[] = [
            WHERE t.charge_id IS NULL OR s.id IS NULL OR t.amount <> s.amount OR t.refunded <> s.refunded
            LIMIT 20`,
   },
+  ...HOLD_CHECKS,
 ];
 
 /** Runs every check in one read-only snapshot; returns the violations found (empty: the ledger is consistent). */

@@ -137,3 +137,38 @@ test('a key without the scope gets a typed PicoPayInsufficientScopeError naming 
     "another client's charge is not found",
   );
 });
+
+test('authorizations: create, capture part, retrieve, void; replays with the caller key; declines are errors', async () => {
+  const user = (await admin.users.create({ balances: { USD: '10.00' } })).data;
+  const key = newKey();
+  const held = await checkout.authorizations.create(
+    { user_id: user.id, amount: '4.00', currency: 'USD', expires_in_seconds: 600 },
+    { idempotencyKey: key },
+  );
+  assert.equal(held.status, 201);
+  assert.equal(held.data.status, 'pending');
+  const again = await checkout.authorizations.create(
+    { user_id: user.id, amount: '4.00', currency: 'USD', expires_in_seconds: 600 },
+    { idempotencyKey: key },
+  );
+  assert.equal(again.replayed, true);
+  assert.deepEqual(again.data, held.data);
+  assert.equal((await checkout.users.retrieve(user.id)).data.available_balances_minor.USD, 600);
+
+  const captured = await checkout.authorizations.capture(held.data.id, { amount: '1.50' });
+  assert.equal(captured.data.amount_captured_minor, 150);
+  assert.equal(captured.data.amount_released_minor, 250);
+  assert.deepEqual((await checkout.authorizations.retrieve(held.data.id)).data, captured.data);
+
+  const second = (await checkout.authorizations.create({ user_id: user.id, amount: 1, currency: 'USD' })).data;
+  const voided = await checkout.authorizations.void(second.id);
+  assert.equal(voided.data.status, 'voided');
+  await assert.rejects(checkout.authorizations.void(second.id), (error: unknown) => {
+    assert.ok(error instanceof PicoPayApiError);
+    assert.equal(error.code, 'authorization_not_pending');
+    return true;
+  });
+  const user2 = (await checkout.users.retrieve(user.id)).data;
+  assert.deepEqual(user2.balances_minor, { USD: 850 });
+  assert.deepEqual(user2.available_balances_minor, { USD: 850 });
+});

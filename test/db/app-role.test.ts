@@ -90,10 +90,14 @@ test('the application role executes exactly the entry points and renderers, and 
     .map((r) => r.name)
     .sort();
   assert.deepEqual(allowed, [
+    'picopay_authorization_json',
+    'picopay_authorize',
+    'picopay_capture',
     'picopay_charge',
     'picopay_charge_batch',
     'picopay_create_user',
     'picopay_credit',
+    'picopay_expire_holds',
     'picopay_json',
     'picopay_major',
     'picopay_purge_keys',
@@ -102,6 +106,7 @@ test('the application role executes exactly the entry points and renderers, and 
     'picopay_timestamp',
     'picopay_transaction_json',
     'picopay_user_json',
+    'picopay_void',
   ]);
   const app = await asApp();
   // The helpers that write (as the owner, inside the entry points) cannot be called directly.
@@ -117,9 +122,9 @@ test('every entry point is SECURITY DEFINER with a pinned search_path (pg_temp l
     `SELECT proname AS name, prosecdef AS definer, proconfig AS config FROM pg_proc
       WHERE pronamespace = current_schema()::regnamespace
         AND proname IN ('picopay_charge', 'picopay_charge_batch', 'picopay_credit', 'picopay_refund', 'picopay_create_user',
-                        'picopay_purge_keys')`,
+                        'picopay_purge_keys', 'picopay_authorize', 'picopay_capture', 'picopay_void', 'picopay_expire_holds')`,
   );
-  assert.equal(rows.length, 6);
+  assert.equal(rows.length, 10);
   for (const r of rows) {
     assert.ok(r.definer, `${r.name} is SECURITY DEFINER`);
     assert.ok(r.config?.includes('search_path=pg_catalog, public, pg_temp'), `${r.name}: ${r.config}`);

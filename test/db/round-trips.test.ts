@@ -5,11 +5,13 @@ import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config.ts';
 import { createPool, type Db } from '../../src/db/pool.ts';
 import { createCacheSigner } from '../../src/idempotency/cache-signature.ts';
+import { DEFAULT_RETENTION } from '../../src/idempotency/retention.ts';
 import { createResponseCache } from '../../src/idempotency/response-cache.ts';
 import { createRedisGuard } from '../../src/plugins/external/redis-guard.ts';
 import { CLIENT_SCOPES } from '../../src/auth/scopes.ts';
 import { createChargeBatcher } from '../../src/payments/batcher.ts';
 import { createPaymentService } from '../../src/payments/service.ts';
+import { createHoldService } from '../../src/holds/service.ts';
 import { checkInvariantsAfterFile, createUser, DATABASE_URL, newKey, startApp } from '../helpers/app.ts';
 
 checkInvariantsAfterFile();
@@ -152,6 +154,44 @@ test('with group commit (the default path): a lone charge is one query, and char
     assert.ok(results.every((r) => r.ok && r.status === 200));
     assert.deepEqual(sizes, [1, 1, 3]);
     assert.equal(queries(), 3, 'four more charges: two queries (the lead, then one batch of three)');
+  } finally {
+    await end();
+  }
+});
+
+test('authorize, capture and void each take exactly one query; their replays from the cache none', async () => {
+  const { app } = await startApp({ HOLD_SWEEP_INTERVAL_MS: '0' });
+  const user = await createUser(app, { USD: 10 });
+  const { db, queries, end } = countingPool();
+  try {
+    const holds = createHoldService(
+      db,
+      createResponseCache({ redis: noRedis, signer, ttlSeconds: 60, memoryEntries: 100, events: noEvents }),
+      DEFAULT_RETENTION,
+    );
+    const request = {
+      userId: BigInt(user.id),
+      currency: 'USD',
+      exponent: 2,
+      amountMinor: 100n,
+      description: null,
+      metadata: {},
+      expiresInSeconds: 60,
+    };
+    const key = newKey();
+    const held = await holds.authorize(caller, key, request);
+    assert.ok(held.ok && held.status === 201, JSON.stringify(held));
+    assert.equal(queries(), 1, 'authorize');
+    const again = await holds.authorize(caller, key, request);
+    assert.ok(again.ok && again.replayed);
+    assert.equal(queries(), 1, 'cache replay');
+    const id = BigInt((JSON.parse(held.body) as { id: number }).id);
+    const captured = await holds.capture(caller, newKey(), id, null);
+    assert.ok(captured.ok && captured.status === 200, JSON.stringify(captured));
+    assert.equal(queries(), 2, 'capture');
+    const voided = await holds.void(caller, newKey(), id);
+    assert.ok(voided.ok && voided.status === 409);
+    assert.equal(queries(), 3, 'a declined void');
   } finally {
     await end();
   }

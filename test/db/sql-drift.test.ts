@@ -6,6 +6,7 @@ import { Compile } from 'typebox/compile';
 import { renderProblem, RECORDED_DECLINES } from '../../src/lib/errors.ts';
 import { formatMajorUnits } from '../../src/lib/money.ts';
 import { Problem, Transaction } from '../../src/lib/schemas.ts';
+import { Authorization } from '../../src/holds/schemas.ts';
 import { MoneyMovement } from '../../src/payments/schemas.ts';
 import { TransactionPage, User } from '../../src/users/schemas.ts';
 import { chargeRequest, checkInvariantsAfterFile, createUser, KEYS, newKey, sql, startApp } from '../helpers/app.ts';
@@ -45,6 +46,39 @@ function refund(chargeId: number, body: object = {}) {
   });
 }
 
+/** POST to a hold route under a new key. */
+function holdPost(url: string, body: object = {}) {
+  return app.inject({
+    method: 'POST',
+    url,
+    payload: body,
+    headers: { 'x-api-key': KEYS.checkout, 'idempotency-key': newKey(), 'content-type': 'application/json' },
+  });
+}
+
+/** One response of each recorded hold decline; every hold body on the way must match its schema. */
+async function holdDeclines() {
+  const user = await createUser(app, { USD: 10 });
+  const hold = async () => {
+    const res = await holdPost('/authorizations', { user_id: user.id, amount: 1, currency: 'USD' });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.ok(Compile(Authorization).Check(res.json()), res.body);
+    return res.json().id as number;
+  };
+  const [captured, voided, expired] = [await hold(), await hold(), await hold()];
+  const done = await holdPost(`/authorizations/${captured}/capture`, { amount: '0.25' });
+  assert.ok(Compile(Authorization).Check(done.json()), done.body);
+  assert.ok(Compile(Authorization).Check((await holdPost(`/authorizations/${voided}/void`)).json()));
+  await db.query(`UPDATE authorizations SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired]);
+  return [
+    await holdPost('/authorizations/9000000000/void'),
+    await holdPost(`/authorizations/${captured}/capture`),
+    await holdPost(`/authorizations/${voided}/capture`),
+    await holdPost(`/authorizations/${expired}/capture`),
+    await holdPost(`/authorizations/${await hold()}/capture`, { amount: 2 }),
+  ];
+}
+
 test('every decline recorded in SQL has the bytes renderProblem() gives its code', async () => {
   const user = await createUser(app, { USD: 1, JPY: 9007199254740991 });
   const refunded = (await app.inject(chargeRequest({ user_id: user.id, amount: '0.50', currency: 'USD' }))).json()
@@ -65,6 +99,7 @@ test('every decline recorded in SQL has the bytes renderProblem() gives its code
       payload: { amount: 1, currency: 'JPY' },
     }),
   ];
+  declines.push(...(await holdDeclines()));
   for (const res of declines) bodies.set(res.json().code, res.body);
   assert.deepEqual([...bodies.keys()].sort(), [...RECORDED_DECLINES].sort());
   for (const [code, body] of bodies) assert.equal(body, renderProblem(code as (typeof RECORDED_DECLINES)[number]));

@@ -42,7 +42,15 @@ describe('users', () => {
     assert.equal(res.statusCode, 201);
     assert.deepEqual(
       { ...res.json<object>(), id: 0, created_at: '' },
-      { id: 0, name: null, balances: {}, balances_minor: {}, created_at: '' },
+      {
+        id: 0,
+        name: null,
+        balances: {},
+        balances_minor: {},
+        available_balances: {},
+        available_balances_minor: {},
+        created_at: '',
+      },
     );
   });
 

@@ -18,10 +18,10 @@ const SECRET_READERS = new Set(['secret', 'secretUrl', 'postgresUrl']);
 
 /**
  * Every `read(env, 'NAME')`, `int(env, 'NAME', default, ...)`, `bool`, `duration` and `url(env, 'NAME', ...)`
- * call in src/config.ts, and NAME and NAME_FILE of every `secret(env, 'NAME')`, `secretUrl(env, 'NAME', ...)` and
+ * call in src/config.ts and src/config-limits.ts, and NAME and NAME_FILE of every `secret(env, 'NAME')`, `secretUrl(env, 'NAME', ...)` and
  * `postgresUrl(env, 'NAME')` call.
  */
-export function configVars(source: string = readText('src/config.ts')): ConfigVar[] {
+export function configVars(source: string = readText('src/config.ts') + readText('src/config-limits.ts')): ConfigVar[] {
   const found = new Map<string, ConfigVar>();
   const calls =
     /\b(read|int|url|bool|duration|secret|secretUrl|postgresUrl)\(env, '([A-Z][A-Z0-9_]*)'(?:, ([0-9_]+))?/g;

@@ -2,6 +2,9 @@ import { ROUTES } from './contract.ts';
 import { Transport, type RequestOptions, type TransportOptions } from './transport.ts';
 import type {
   ApiResult,
+  Authorization,
+  AuthorizeParams,
+  CaptureParams,
   ChargeCreateParams,
   CreditParams,
   MoneyResult,
@@ -24,9 +27,9 @@ export interface TransactionList extends AsyncIterable<Transaction> {
 export type Id = number | string;
 
 /**
- * The PicoPay API. Money-moving calls (charges.create, charges.refund, users.credit) always carry an
- * Idempotency-Key, yours or one generated per call, and are retried with it, so a call performs its operation
- * at most once however many attempts it takes.
+ * The PicoPay API. Money-moving calls (charges.create, charges.refund, users.credit, authorizations.create,
+ * .capture, .void) always carry an Idempotency-Key, yours or one generated per call, and are retried with it, so a
+ * call performs its operation at most once however many attempts it takes.
  */
 export class PicoPay {
   readonly charges: {
@@ -46,8 +49,23 @@ export class PicoPay {
     transactionsPage(id: Id, query?: TransactionsQuery, options?: RequestOptions): Promise<ApiResult<TransactionPage>>;
   };
 
+  /** Holds: reserve now, capture (all or part) or void later; each POST exactly once per Idempotency-Key. */
+  readonly authorizations: {
+    create(params: AuthorizeParams, options?: RequestOptions): Promise<ApiResult<Authorization>>;
+    retrieve(id: Id, options?: RequestOptions): Promise<ApiResult<Authorization>>;
+    /** POST /authorizations/{id}/capture; without an amount, the whole hold. */
+    capture(id: Id, params?: CaptureParams, options?: RequestOptions): Promise<ApiResult<Authorization>>;
+    void(id: Id, options?: RequestOptions): Promise<ApiResult<Authorization>>;
+  };
+
   constructor(options: ClientOptions) {
     const http = new Transport(options);
+    this.authorizations = {
+      create: (params, o) => http.call(ROUTES.authorizationsCreate, { body: params }, o),
+      retrieve: (id, o) => http.call(ROUTES.authorizationsRetrieve, { params: { id } }, o),
+      capture: (id, params = {}, o) => http.call(ROUTES.authorizationsCapture, { params: { id }, body: params }, o),
+      void: (id, o) => http.call(ROUTES.authorizationsVoid, { params: { id }, body: {} }, o),
+    };
     this.charges = {
       create: (params, o) => http.call(ROUTES.chargesCreate, { body: params }, o),
       retrieve: (id, o) => http.call(ROUTES.chargesRetrieve, { params: { id } }, o),

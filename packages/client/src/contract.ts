@@ -4,6 +4,10 @@
 // /openapi.json. The client's methods take their paths and result types from these routes, so a method cannot
 // call a route or return a type the test does not check.
 import type {
+  Authorization,
+  AuthorizeParams,
+  CaptureParams,
+  VoidParams,
   ChargeCreateParams,
   CreditParams,
   MoneyResult,
@@ -118,7 +122,7 @@ const TRANSACTION = {
   types: { object: true },
   fields: {
     id: INTEGER,
-    type: { types: { string: true }, enum: { charge: true, credit: true, refund: true } },
+    type: { types: { string: true }, enum: { charge: true, credit: true, refund: true, hold: true, release: true } },
     user_id: INTEGER,
     amount: NUMBER,
     amount_minor: INTEGER,
@@ -136,6 +140,7 @@ const TRANSACTION = {
     amount_refunded_minor: { ...INTEGER, optional: true },
     refunds: { types: { array: true }, items: INTEGER, optional: true },
     charge_id: { ...INTEGER, optional: true },
+    authorization_id: { ...INTEGER, optional: true },
   },
 } as const satisfies Spec<Transaction>;
 
@@ -151,9 +156,35 @@ const USER = {
     name: NULLABLE_STRING,
     balances: { types: { object: true }, values: NUMBER },
     balances_minor: { types: { object: true }, values: INTEGER },
+    available_balances: { types: { object: true }, values: NUMBER },
+    available_balances_minor: { types: { object: true }, values: INTEGER },
     created_at: STRING,
   },
 } as const satisfies Spec<User>;
+
+const AUTHORIZATION = {
+  types: { object: true },
+  fields: {
+    id: INTEGER,
+    user_id: INTEGER,
+    currency: STRING,
+    status: { types: { string: true }, enum: { pending: true, captured: true, voided: true, expired: true } },
+    amount: NUMBER,
+    amount_minor: INTEGER,
+    amount_held: NUMBER,
+    amount_held_minor: INTEGER,
+    amount_captured: NUMBER,
+    amount_captured_minor: INTEGER,
+    amount_released: NUMBER,
+    amount_released_minor: INTEGER,
+    capture_id: { types: { number: true, null: true }, integer: true },
+    idempotency_key: STRING,
+    description: NULLABLE_STRING,
+    metadata: METADATA,
+    expires_at: STRING,
+    created_at: STRING,
+  },
+} as const satisfies Spec<Authorization>;
 
 const MONEY_BODY = {
   amount: AMOUNT,
@@ -222,6 +253,37 @@ export const ROUTES = {
       types: { object: true },
       fields: { data: { types: { array: true }, items: TRANSACTION }, next_cursor: NULLABLE_STRING },
     },
+  }),
+  authorizationsCreate: define<AuthorizeParams, undefined, Authorization>({
+    method: 'POST',
+    path: '/authorizations',
+    success: 201,
+    idempotent: true,
+    body: { user_id: INTEGER, ...MONEY_BODY, expires_in_seconds: { ...INTEGER, optional: true } },
+    response: AUTHORIZATION,
+  }),
+  authorizationsRetrieve: define<undefined, undefined, Authorization>({
+    method: 'GET',
+    path: '/authorizations/{id}',
+    success: 200,
+    idempotent: false,
+    response: AUTHORIZATION,
+  }),
+  authorizationsCapture: define<CaptureParams, undefined, Authorization>({
+    method: 'POST',
+    path: '/authorizations/{id}/capture',
+    success: 200,
+    idempotent: true,
+    body: { amount: { ...AMOUNT, optional: true } },
+    response: AUTHORIZATION,
+  }),
+  authorizationsVoid: define<VoidParams, undefined, Authorization>({
+    method: 'POST',
+    path: '/authorizations/{id}/void',
+    success: 200,
+    idempotent: true,
+    body: {},
+    response: AUTHORIZATION,
   }),
 } as const;
 

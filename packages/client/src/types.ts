@@ -20,7 +20,8 @@ export type Metadata = Record<string, string>;
  */
 export interface Transaction {
   id: number;
-  type: 'charge' | 'credit' | 'refund';
+  /** hold and release move money between the available and the held amount; they leave the balance as it is. */
+  type: 'charge' | 'credit' | 'refund' | 'hold' | 'release';
   user_id: number;
   amount: number;
   amount_minor: number;
@@ -47,6 +48,8 @@ export interface Transaction {
   refunds?: number[];
   /** Refunds only: the refunded charge. */
   charge_id?: number;
+  /** Holds, releases and charges that captured a hold: the authorization. */
+  authorization_id?: number;
 }
 
 /** What a charge, a credit or a refund answers. */
@@ -91,6 +94,50 @@ export interface User {
   balances: Record<Currency, number>;
   /** Exact balances in minor units. */
   balances_minor: Record<Currency, number>;
+  /** The balance less pending holds: what a charge or a new hold may spend. */
+  available_balances: Record<Currency, number>;
+  available_balances_minor: Record<Currency, number>;
+  created_at: string;
+}
+
+export interface AuthorizeParams {
+  user_id: number;
+  amount: Amount;
+  currency: Currency;
+  /** Seconds until the hold is released unless captured (server default 7 days, at most its maximum). */
+  expires_in_seconds?: number;
+  description?: string | null;
+  metadata?: Metadata;
+}
+
+export interface CaptureParams {
+  /** Part of the hold to capture (the rest is released); omitted: the whole hold. */
+  amount?: Amount;
+}
+
+/** A void sends an empty object: the server rejects any field. */
+export type VoidParams = Record<never, never>;
+
+/** A hold: `amount` authorized, what is held now, what was captured (as a charge) and released. */
+export interface Authorization {
+  id: number;
+  user_id: number;
+  currency: Currency;
+  status: 'pending' | 'captured' | 'voided' | 'expired';
+  amount: number;
+  amount_minor: number;
+  amount_held: number;
+  amount_held_minor: number;
+  amount_captured: number;
+  amount_captured_minor: number;
+  amount_released: number;
+  amount_released_minor: number;
+  /** The charge the capture made (refund it with charges.refund); null unless captured. */
+  capture_id: number | null;
+  idempotency_key: string;
+  description: string | null;
+  metadata: Metadata;
+  expires_at: string;
   created_at: string;
 }
 

@@ -1,6 +1,7 @@
 // Scenario 10: the replay window does not depend on caches or clocks. A Redis entry expired early (PEXPIRE 0), an
-// app clock ten years ahead, and an idempotency record a year old all still replay from PostgreSQL, which keeps
-// records until an operator prunes them (documented retention: indefinite).
+// app clock ten years ahead, and an idempotency record 29 days old (inside the default 30-day IDEMPOTENCY_RETENTION,
+// which PostgreSQL's own clock measures) all still replay from PostgreSQL. Past the retention a key is new again:
+// test/db/retention.test.ts.
 import path from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,14 +50,14 @@ test(
 
       await probe.pexpire(`idempotency:shop:${key}`, 0);
       const afterExpiry = await charge(skewed.url, userId, '1.00', key);
-      await db.query("UPDATE idempotency_keys SET created_at = now() - interval '400 days' WHERE key = $1", [key]);
+      await db.query("UPDATE idempotency_keys SET created_at = now() - interval '29 days' WHERE key = $1", [key]);
       const oldRecord = await charge(skewed.url, userId, '1.00', key);
       const skewedCharge = await charge(skewed.url, userId, '1.00', newKey());
 
       summary('10 clock and ttl', {
         expiredEarly: afterExpiry.replayed,
         clockSkewYears: 10,
-        recordAgeDays: 400,
+        recordAgeDays: 29,
         oldRecordReplayed: oldRecord.replayed,
       });
       for (const reply of [afterExpiry, oldRecord]) {

@@ -144,8 +144,14 @@ describe('read replica (DATABASE_REPLICA_URL)', { skip: replicaSkipReason() }, (
     const next = [];
     for (let i = 0; i < 20; i++) next.push(await get(`${server.url}/charges/${chargeId}`));
     assert.ok(next.every((r) => r.status === 200 && r.source === 'primary'));
-    const ready = await fetch(`${server.url}/ready`);
-    const body = await ready.json();
+    // /ready answers from a probe refreshed at most once a second: poll (bounded) until it has seen the stop.
+    let ready = await fetch(`${server.url}/ready`);
+    let body = (await ready.json()) as { status: string; postgres: string; replica: string };
+    for (const deadline = Date.now() + 10_000; body.replica !== 'down' && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ready = await fetch(`${server.url}/ready`);
+      body = (await ready.json()) as typeof body;
+    }
     assert.deepEqual([ready.status, body.status, body.postgres, body.replica], [200, 'ready', 'up', 'down']);
     const slowest = Math.round(Math.max(...next.map((r) => r.ms)));
     summary('scale replica stopped', { firstReadMs: Math.round(first.ms), slowestOf20Ms: slowest });

@@ -79,6 +79,19 @@ export function statement(db: Db, name: string, text: string, values: unknown[])
   return prepared ? { name, text, values } : { text, values };
 }
 
+/** The one row a statement must return (a money function's outcome); its absence is a bug, thrown as such. */
+export async function singleRow<Row extends pg.QueryResultRow>(
+  db: Db,
+  name: string,
+  text: string,
+  values: unknown[],
+): Promise<Row> {
+  const result = await db.query<Row>(statement(db, name, text, values));
+  const row = result.rows[0];
+  if (row === undefined) throw new Error(`${name} returned no row`);
+  return row;
+}
+
 /** The liveness query of the replica in /ready. */
 export async function ping(db: Db): Promise<void> {
   await db.query('SELECT 1');

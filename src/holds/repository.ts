@@ -1,4 +1,4 @@
-import { statement, type Db } from '../db/pool.ts';
+import { singleRow, statement, type Db } from '../db/pool.ts';
 import type { KeyScope, OutcomeRow } from '../payments/types.ts';
 
 // Every statement of the holds module. Each operation is one SQL function (db/functions/picopay_authorize.sql,
@@ -46,16 +46,9 @@ export interface FoundAuthorization {
   readonly client: string;
 }
 
-async function single(db: Db, name: string, text: string, values: unknown[]): Promise<OutcomeRow> {
-  const result = await db.query<OutcomeRow>(statement(db, name, text, values));
-  const row = result.rows[0];
-  if (row === undefined) throw new Error(`${name} returned no row`);
-  return row;
-}
-
 export const holdRepository = {
   authorize: (db: Db, c: AuthorizeCall): Promise<OutcomeRow> =>
-    single(db, 'picopay_authorize', AUTHORIZE_SQL, [
+    singleRow<OutcomeRow>(db, 'picopay_authorize', AUTHORIZE_SQL, [
       c.client,
       c.key,
       c.fingerprint,
@@ -69,7 +62,7 @@ export const holdRepository = {
     ]),
 
   capture: (db: Db, c: CaptureCall): Promise<OutcomeRow> =>
-    single(db, 'picopay_capture', CAPTURE_SQL, [
+    singleRow<OutcomeRow>(db, 'picopay_capture', CAPTURE_SQL, [
       c.client,
       c.key,
       c.fingerprint,
@@ -80,7 +73,7 @@ export const holdRepository = {
     ]),
 
   void: (db: Db, c: SettleCall): Promise<OutcomeRow> =>
-    single(db, 'picopay_void', VOID_SQL, [
+    singleRow<OutcomeRow>(db, 'picopay_void', VOID_SQL, [
       c.client,
       c.key,
       c.fingerprint,

@@ -1,4 +1,4 @@
-import { statement, type Db } from '../db/pool.ts';
+import { singleRow, statement, type Db } from '../db/pool.ts';
 import { DEFAULT_RETENTION, retentionIntervals, type Retention } from '../idempotency/retention.ts';
 import type { MoneyCall, OutcomeRow, RefundCall } from './types.ts';
 
@@ -18,13 +18,6 @@ const TRANSACTION_JSON = `
   SELECT picopay_transaction_json(e, a.exponent, a.currency) AS json, e.type, e.client
     FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
    WHERE e.id = $1`;
-
-async function single(db: Db, name: string, text: string, values: unknown[]): Promise<OutcomeRow> {
-  const result = await db.query<OutcomeRow>(statement(db, name, text, values));
-  const row = result.rows[0];
-  if (row === undefined) throw new Error(`${name} returned no row`);
-  return row;
-}
 
 /** A ledger entry as GET /charges/{id} and /refunds/{id} find it. */
 export interface FoundTransaction {
@@ -68,7 +61,7 @@ export function createPaymentRepository(retention: Retention): PaymentRepository
   const intervals = retentionIntervals(retention);
   return {
     charge: (db, c) =>
-      single(db, 'picopay_charge', CHARGE_SQL, [
+      singleRow<OutcomeRow>(db, 'picopay_charge', CHARGE_SQL, [
         c.client,
         c.key,
         c.fingerprint,
@@ -83,7 +76,7 @@ export function createPaymentRepository(retention: Retention): PaymentRepository
     chargeBatch: (db, calls) => chargeBatch(db, calls, intervals),
 
     credit: (db, c) =>
-      single(db, 'picopay_credit', CREDIT_SQL, [
+      singleRow<OutcomeRow>(db, 'picopay_credit', CREDIT_SQL, [
         c.client,
         c.key,
         c.fingerprint,
@@ -97,7 +90,7 @@ export function createPaymentRepository(retention: Retention): PaymentRepository
       ]),
 
     refund: (db, c) =>
-      single(db, 'picopay_refund', REFUND_SQL, [
+      singleRow<OutcomeRow>(db, 'picopay_refund', REFUND_SQL, [
         c.client,
         c.key,
         c.fingerprint,

@@ -1,8 +1,7 @@
-import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { failure, type Failure, type FieldError } from '../lib/errors.ts';
 import { rawNumberText } from '../lib/strict-json.ts';
-import { requireIdempotencyKey, toMoneyRequest, type MoneyBodyInput } from '../payments/money-request.ts';
+import { toMoneyRequest, type MoneyBodyInput } from '../payments/money-request.ts';
 import { toRefundAmount, type RefundAmount } from '../payments/refund-amount.ts';
 import type { AuthorizeRequest } from './service.ts';
 
@@ -20,23 +19,6 @@ export function toAuthorizeRequest(body: AuthorizeBodyInput, config: Config): Au
   if (expiry > max) errors.push({ field: 'expires_in_seconds', message: `must be at most ${max}` });
   if ('ok' in money || errors.length > 0) return failure('validation_failed', 'The request is invalid', errors);
   return { ...money, expiresInSeconds: expiry };
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** The amount checks a schema cannot express, so a schema 422 lists a bad amount alongside the other fields. */
-function amountErrors(body: unknown): FieldError[] {
-  if (!isRecord(body) || (typeof body.amount !== 'number' && typeof body.amount !== 'string')) return [];
-  const amount = toRefundAmount(body.amount, rawNumberText(body, 'amount'));
-  return 'field' in amount ? [amount] : [];
-}
-
-/** The Idempotency-Key, as for charges. Every body field is optional, so no body at all is the empty one. */
-export async function settlePreValidation(request: FastifyRequest): Promise<void> {
-  await requireIdempotencyKey(request);
-  request.bodyCheck = amountErrors;
-  if (request.body === undefined) request.body = {};
 }
 
 /** A capture's amount at every exponent (the hold's currency is the database's to pick); null: the whole hold. */

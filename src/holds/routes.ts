@@ -9,7 +9,8 @@ import { sendProblem } from '../plugins/app/problems.ts';
 import { requireIdempotencyKey, sendMoneyResult } from '../payments/money-request.ts';
 import { IdempotencyHeaders } from '../payments/schemas.ts';
 import { holdRepository } from './repository.ts';
-import { settlePreValidation, toAuthorizeRequest, toCaptureAmount } from './requests.ts';
+import { partialAmountPreValidation } from '../payments/money-request.ts';
+import { toAuthorizeRequest, toCaptureAmount } from './requests.ts';
 import { Authorization, AuthorizeBody, CaptureBody, VoidBody } from './schemas.ts';
 import { createHoldService, type HoldService } from './service.ts';
 import { startSweeper, type Sweeper } from './sweeper.ts';
@@ -66,7 +67,7 @@ function captureRoute(app: App, deps: RouteDeps, holds: HoldService): void {
     '/authorizations/:id/capture',
     {
       config: { scopes: ROUTE_SCOPES.authorize, money: true },
-      preValidation: settlePreValidation,
+      preValidation: partialAmountPreValidation,
       schema: {
         ...common,
         summary: 'Capture all or part of a pending hold (the rest is released), exactly once per Idempotency-Key',
@@ -95,7 +96,7 @@ function voidRoute(app: App, deps: RouteDeps, holds: HoldService): void {
     '/authorizations/:id/void',
     {
       config: { scopes: ROUTE_SCOPES.authorize, money: true },
-      preValidation: settlePreValidation,
+      preValidation: partialAmountPreValidation,
       schema: {
         ...common,
         summary: 'Release a pending hold, exactly once per Idempotency-Key',

@@ -4,8 +4,7 @@ import { exactlyOnce } from '../idempotency/exactly-once.ts';
 import { holdFingerprint } from '../idempotency/idempotency-key.ts';
 import type { ResponseCache } from '../idempotency/response-cache.ts';
 import { retentionIntervals, type Retention } from '../idempotency/retention.ts';
-import { failure } from '../lib/errors.ts';
-import { minorByExponent, refundAmountError, type RefundAmount } from '../payments/refund-amount.ts';
+import { minorByExponent, unfitAmountFailure, type RefundAmount } from '../payments/refund-amount.ts';
 import type { MoneyRequest, MoneyResult } from '../payments/types.ts';
 import { holdRepository } from './repository.ts';
 
@@ -47,12 +46,8 @@ export function createHoldService(db: Db, cache: ResponseCache, kept: Retention)
     capture(caller, key, id, amount) {
       const fingerprint = holdFingerprint('capture', [id.toString(), amount?.canonical ?? 'full']);
       const amounts = amount === null ? null : minorByExponent(amount);
-      // Only a given amount can fail to fit the hold's currency; the database then names the exponent.
-      const invalid =
-        amount === null
-          ? undefined
-          : (exponent: number) =>
-              failure('validation_failed', 'The request is invalid', [refundAmountError(amount, exponent)]);
+      // Only a given amount can fail to fit the currency; the database then names the exponent.
+      const invalid = unfitAmountFailure(amount);
       return exactlyOnce(
         cache,
         { client: caller.client, key, fingerprint },

@@ -6,6 +6,7 @@ import { currencyExponent, toMinorUnits } from '../lib/money.ts';
 import { rawNumberText } from '../lib/strict-json.ts';
 import { sendProblem } from '../plugins/app/problems.ts';
 import type { MoneyStatus } from '../plugins/external/metrics.ts';
+import { toRefundAmount } from './refund-amount.ts';
 import type { MoneyRequest, MoneyResult } from './types.ts';
 
 export interface MoneyBodyInput {
@@ -80,6 +81,23 @@ function checkMoneyFields(body: unknown): MoneyFields {
 }
 
 /** Body → exact minor units and checked extras; field errors listed for a 422. */
+/** The amount checks a schema cannot express, so a schema 422 lists a bad amount alongside the other fields. */
+function partialAmountErrors(body: unknown): FieldError[] {
+  if (!isRecord(body) || (typeof body.amount !== 'number' && typeof body.amount !== 'string')) return [];
+  const amount = toRefundAmount(body.amount, rawNumberText(body, 'amount'));
+  return 'field' in amount ? [amount] : [];
+}
+
+/**
+ * For a refund, a capture or a void: the Idempotency-Key, as for charges, and the checks of an optional partial
+ * `amount`. Every body field is optional, so no body at all is the empty one.
+ */
+export async function partialAmountPreValidation(request: FastifyRequest): Promise<void> {
+  await requireIdempotencyKey(request);
+  request.bodyCheck = partialAmountErrors;
+  if (request.body === undefined) request.body = {};
+}
+
 export function toMoneyRequest(body: MoneyBodyInput, userId: bigint): MoneyRequest | Failure {
   const { errors, exponent, amountMinor } = checkMoneyFields(body);
   if (errors.length > 0 || exponent === undefined)

@@ -1,4 +1,4 @@
-import type { FieldError } from '../lib/errors.ts';
+import { failure, type Failure, type FieldError } from '../lib/errors.ts';
 import { formatMajorUnits, toMinorUnits, type AmountResult } from '../lib/money.ts';
 
 /** Every ISO 4217 minor-unit exponent (CLF and UYW have 4). */
@@ -37,6 +37,15 @@ export function refundAmountError(amount: RefundAmount, exponent: number): Field
   const result = amount.byExponent[exponent];
   if (result === undefined || result.ok) throw new Error(`refund amount fits exponent ${exponent}`);
   return { field: 'amount', message: result.message, code: result.error };
+}
+
+/**
+ * What to answer when a given amount turns out not to fit the currency (known only to the database, which names the
+ * exponent); undefined for the whole amount (null), which always fits.
+ */
+export function unfitAmountFailure(amount: RefundAmount | null): ((exponent: number) => Failure) | undefined {
+  if (amount === null) return undefined;
+  return (exponent) => failure('validation_failed', 'The request is invalid', [refundAmountError(amount, exponent)]);
 }
 
 /** Minor units per exponent for the database: null where the amount does not fit. */

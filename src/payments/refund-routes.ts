@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ROUTE_SCOPES } from '../auth/scopes.ts';
-import type { FastifyRequest } from 'fastify';
 import type { RouteDeps } from '../deps.ts';
-import { failure, type Failure, type FieldError } from '../lib/errors.ts';
+import { failure, type Failure } from '../lib/errors.ts';
 import { withinDeadline } from '../plugins/app/admission.ts';
 import { COMMON_ERRORS, IdParam, responses } from '../lib/schemas.ts';
 import { rawNumberText } from '../lib/strict-json.ts';
-import { countOutcomes, moneyStatus, requireIdempotencyKey, sendMoneyResult } from './money-request.ts';
+import { countOutcomes, moneyStatus, partialAmountPreValidation, sendMoneyResult } from './money-request.ts';
 import { toRefundAmount, type RefundAmount } from './refund-amount.ts';
 import { IdempotencyHeaders, MoneyMovement, RefundBody } from './schemas.ts';
 import type { RefundRequest } from './types.ts';
@@ -14,23 +13,6 @@ import type { RefundRequest } from './types.ts';
 interface RefundBodyInput {
   readonly amount?: number | string;
   readonly reason?: string | null;
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** The amount checks a schema cannot express, so a schema 422 lists a bad amount alongside the other fields. */
-function amountErrors(body: unknown): FieldError[] {
-  if (!isRecord(body) || (typeof body.amount !== 'number' && typeof body.amount !== 'string')) return [];
-  const amount = toRefundAmount(body.amount, rawNumberText(body, 'amount'));
-  return 'field' in amount ? [amount] : [];
-}
-
-/** The Idempotency-Key, as for charges. Every body field is optional, so no body at all is the empty one. */
-async function refundPreValidation(request: FastifyRequest): Promise<void> {
-  await requireIdempotencyKey(request);
-  request.bodyCheck = amountErrors;
-  if (request.body === undefined) request.body = {};
 }
 
 function toRefundRequest(body: RefundBodyInput, chargeId: bigint): RefundRequest | Failure {
@@ -55,7 +37,7 @@ export function refundRoutes(deps: RouteDeps): FastifyPluginAsyncTypebox {
       '/charges/:id/refunds',
       {
         config: { scopes: ROUTE_SCOPES.refund, money: true },
-        preValidation: refundPreValidation,
+        preValidation: partialAmountPreValidation,
         schema: {
           summary: 'Refund a charge, in full or in part, exactly once per Idempotency-Key',
           tags: ['charges'],

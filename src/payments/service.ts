@@ -1,11 +1,10 @@
 import type { Db } from '../db/pool.ts';
 import { hasScope, type Caller } from '../auth/key-ring.ts';
-import { failure } from '../lib/errors.ts';
 import { exactlyOnce } from '../idempotency/exactly-once.ts';
 import { fingerprint, refundFingerprint } from '../idempotency/idempotency-key.ts';
 import type { ResponseCache } from '../idempotency/response-cache.ts';
 import type { ChargeBatcher } from './batcher.ts';
-import { minorByExponent, refundAmountError } from './refund-amount.ts';
+import { minorByExponent, unfitAmountFailure } from './refund-amount.ts';
 import { paymentRepository, type PaymentRepository } from './repository.ts';
 import type { MoneyRequest, MoneyResult, RefundRequest } from './types.ts';
 
@@ -58,12 +57,8 @@ export function createPaymentService(deps: PaymentServiceDeps): PaymentService {
         fingerprint: refundFingerprint({ chargeId, amount: amount?.canonical ?? 'full', reason }),
       };
       const amounts = amount === null ? null : minorByExponent(amount);
-      // Only a given amount can fail to fit the charge's currency; the database then names the exponent.
-      const invalid =
-        amount === null
-          ? undefined
-          : (exponent: number) =>
-              failure('validation_failed', 'The request is invalid', [refundAmountError(amount, exponent)]);
+      // Only a given amount can fail to fit the currency; the database then names the exponent.
+      const invalid = unfitAmountFailure(amount);
       return exactlyOnce(
         cache,
         call,

@@ -103,6 +103,7 @@ test('the application role executes exactly the entry points and renderers, and 
     'picopay_purge_keys',
     'picopay_redacted',
     'picopay_refund',
+    'picopay_sequence_events',
     'picopay_timestamp',
     'picopay_transaction_json',
     'picopay_user_json',
@@ -122,9 +123,10 @@ test('every entry point is SECURITY DEFINER with a pinned search_path (pg_temp l
     `SELECT proname AS name, prosecdef AS definer, proconfig AS config FROM pg_proc
       WHERE pronamespace = current_schema()::regnamespace
         AND proname IN ('picopay_charge', 'picopay_charge_batch', 'picopay_credit', 'picopay_refund', 'picopay_create_user',
-                        'picopay_purge_keys', 'picopay_authorize', 'picopay_capture', 'picopay_void', 'picopay_expire_holds')`,
+                        'picopay_purge_keys', 'picopay_authorize', 'picopay_capture', 'picopay_void', 'picopay_expire_holds',
+                        'picopay_sequence_events')`,
   );
-  assert.equal(rows.length, 10);
+  assert.equal(rows.length, 11);
   for (const r of rows) {
     assert.ok(r.definer, `${r.name} is SECURITY DEFINER`);
     assert.ok(r.config?.includes('search_path=pg_catalog, public, pg_temp'), `${r.name}: ${r.config}`);

@@ -56,8 +56,9 @@ BEGIN
   -- Holds: authorize, capture, void, and the server's sweeper of expired holds (all SECURITY DEFINER).
   EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_authorize, picopay_capture, picopay_void, picopay_expire_holds
                   TO %I', app);
-  -- Events: the server's sequencer publishes committed events (SECURITY DEFINER).
-  EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_sequence_events TO %I', app);
+  -- Events: the server's sequencer publishes committed events, the purge deletes those past EVENT_RETENTION
+  -- (SECURITY DEFINER).
+  EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_sequence_events, picopay_purge_events TO %I', app);
   -- Read paths (SECURITY INVOKER renderers over the readable tables; GET /events reads events).
   EXECUTE format('GRANT SELECT ON TABLE users, accounts, ledger_entries, authorizations, events TO %I', app);
   EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_user_json, picopay_transaction_json, picopay_redacted,

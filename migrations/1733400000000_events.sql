@@ -13,9 +13,11 @@ CREATE TABLE events (
   id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   seq        bigint UNIQUE,
   type       text NOT NULL CHECK (type ~ '^[a-z_]+\.[a-z_]+$'),
-  -- The API client (key id) whose request caused it; NULL for the server's own work (the hold sweeper).
+  -- The API client (key id) whose request caused it; for authorization.expired, the client that owns the hold.
   client     text,
-  user_id    bigint NOT NULL REFERENCES users (id),
+  -- The user whose money moved (or, for charge.declined, the user the request named, which may not exist): no foreign
+  -- key, the movement written in the same transaction already checked it and the outbox insert stays cheap.
+  user_id    bigint NOT NULL,
   -- The object as the API returns it (compact JSON text, the bytes of the response's transaction/decline).
   data       text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
@@ -23,6 +25,10 @@ CREATE TABLE events (
 -- The sequencer's work list: small, since events wait in it only until the next pass.
 CREATE INDEX events_unsequenced ON events (id) WHERE seq IS NULL;
 CREATE SEQUENCE events_seq AS bigint;
+-- GET /events for a client (it sees only its own events): its events in seq order without scanning the others'.
+CREATE INDEX events_client_seq ON events (client, seq) WHERE seq IS NOT NULL;
+-- The retention purge (picopay_purge_events): oldest first.
+CREATE INDEX events_created_at ON events (created_at);
 
 -- Down Migration
 DROP SEQUENCE IF EXISTS events_seq;

@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createKeyStore, type KeyStore } from './auth/key-ring.ts';
 import { configuredSessionRole, type Config } from './config.ts';
+import { eventRoutes } from './events/routes.ts';
 import { ERRORS, renderProblem } from './lib/errors.ts';
 import { holdRoutes } from './holds/routes.ts';
 import { paymentRoutes } from './payments/routes.ts';
@@ -138,5 +139,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(paymentRoutes(services.deps));
   await app.register(userRoutes(services.deps));
   await app.register(holdRoutes(services.deps));
+  await app.register(eventRoutes(services.deps));
   return app;
 }

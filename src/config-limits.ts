@@ -65,3 +65,18 @@ export function holdsFrom(env: Env): HoldSettings {
     holdSweepIntervalMs: int(env, 'HOLD_SWEEP_INTERVAL_MS', 10_000, 0, 86_400_000),
   };
 }
+
+export interface EventSettings {
+  /** How often the server publishes committed events (gives them their seq); 0: never (another instance does). */
+  readonly eventsSequenceIntervalMs: number;
+  /** How long an event stays in the feed; older ones are purged with the idempotency records (EVENT_RETENTION). */
+  readonly eventRetentionMs: number;
+}
+
+export function eventsFrom(env: Env): EventSettings {
+  return {
+    eventsSequenceIntervalMs: int(env, 'EVENTS_SEQUENCE_INTERVAL_MS', 100, 0, 60_000),
+    // 30 days: well past the webhook retry period (3 days), so an event is never purged while it may be retried.
+    eventRetentionMs: duration(env, 'EVENT_RETENTION', 30 * DAY_MS, 1000, 3650 * DAY_MS),
+  };
+}

@@ -5,9 +5,11 @@ import { createSecureContext } from 'node:tls';
 import { KeyConfigError, loadApiKeys, type ApiKeyEntry } from './auth/key-config.ts';
 import { ADMIN_SCOPES } from './auth/scopes.ts';
 import {
+  eventsFrom,
   holdsFrom,
   overloadBoundsFrom,
   retentionFrom,
+  type EventSettings,
   type HoldSettings,
   type OverloadBounds,
   type RetentionSettings,
@@ -19,7 +21,7 @@ export type { ApiKeyEntry } from './auth/key-config.ts';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export interface Config extends RetentionSettings, OverloadBounds, HoldSettings {
+export interface Config extends RetentionSettings, OverloadBounds, HoldSettings, EventSettings {
   readonly nodeEnv: string;
   readonly production: boolean;
   readonly host: string;
@@ -283,6 +285,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...retentionFrom(env),
     ...overloadBoundsFrom(env),
     ...holdsFrom(env),
+    ...eventsFrom(env),
   };
   return Object.freeze(config);
 }

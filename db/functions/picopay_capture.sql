@@ -45,5 +45,7 @@ BEGIN
   END IF;
   outcome := 'created'; status := 200;
   body := picopay_authorization_json(h, acct.exponent);
+  -- The outbox (#18): the event in the same transaction, its data the response's authorization object.
+  INSERT INTO events (type, client, user_id, data) VALUES ('authorization.captured', p_client, h.user_id, body);
   PERFORM picopay_complete_key(p_client, p_key, status, NULL, body, v_entry);
 END $$;

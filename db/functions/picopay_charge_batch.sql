@@ -126,7 +126,8 @@ BEGIN
       ELSE
         SELECT * INTO why FROM picopay_decline(p_user_id[i], p_currency[i]);
         outcome := 'declined'; status := why.status; code := why.code;
-        body := picopay_record_decline(p_client[i], p_key[i], why.status, why.code, why.title, why.detail);
+        body := picopay_record_charge_decline(p_client[i], p_key[i], p_user_id[i], p_currency[i], p_amount[i],
+                                              why.status, why.code, why.title, why.detail);
       END IF;
     END IF;
     RETURN NEXT;
@@ -138,6 +139,13 @@ BEGIN
       FROM unnest(entries) WITH ORDINALITY AS e
       JOIN unnest(created_bodies) WITH ORDINALITY AS c(body, ordinality) USING (ordinality)
      WHERE k.client = e.client AND k.key = e.idempotency_key;
+    -- The outbox (#18): one charge.succeeded event per entry, in the same transaction, one statement for the batch.
+    -- Its data is the response's transaction object, rendered again from the same entry (same bytes: a new charge
+    -- has no refunds).
+    INSERT INTO events (type, client, user_id, data, created_at)
+    SELECT 'charge.succeeded', e.client, e.user_id, picopay_transaction_json(e, a.exponent, a.currency), e.created_at
+      FROM unnest(entries) e JOIN unnest(locked) a ON a.id = e.account_id
+     ORDER BY e.id;
   END IF;
   UPDATE accounts a SET balance = b.new_balance
     FROM unnest(ids, balances) AS b(id, new_balance)

@@ -1,5 +1,5 @@
 -- Success: append the entry for a balance change already applied to acct, record the response, return its body.
--- p_refund_of: the refunded charge, for a refund entry.
+-- p_refund_of: the refunded charge, for a refund entry. Writes the movement's event (refund.succeeded, credit.succeeded).
 CREATE OR REPLACE FUNCTION picopay_post_entry(p_client text, p_key text, acct accounts, p_type text,
   p_signed_amount bigint, p_description text, p_metadata jsonb, p_message text, p_refund_of bigint DEFAULT NULL)
 RETURNS text
@@ -14,6 +14,10 @@ BEGIN
           p_refund_of)
   RETURNING * INTO entry;
   body := picopay_money_response(p_message, entry, acct);
+  -- The outbox (#18): refund.succeeded or credit.succeeded, its data the response's transaction object.
+  INSERT INTO events (type, client, user_id, data, created_at)
+  VALUES (p_type || '.succeeded', p_client, entry.user_id, picopay_transaction_json(entry, acct.exponent, acct.currency),
+          entry.created_at);
   PERFORM picopay_complete_key(p_client, p_key, 200::smallint, NULL, body, entry.id);
   RETURN body;
 END $$;

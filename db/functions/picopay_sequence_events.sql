@@ -3,7 +3,10 @@
 -- and each call is its own transaction, so a number handed out is committed before the next call hands out a larger
 -- one: a reader that has seen seq N will never later find a new event below N. Events of transactions still in
 -- flight are invisible here and get their number on a later pass.
-CREATE OR REPLACE FUNCTION picopay_sequence_events(p_limit integer, OUT sequenced integer, OUT ran boolean)
+-- lag_ms: how long the oldest event of this pass waited between its commit-time created_at and publication (NULL when
+-- none was sequenced); the server's event_publication_lag_seconds.
+CREATE OR REPLACE FUNCTION picopay_sequence_events(p_limit integer, OUT sequenced integer, OUT ran boolean,
+  OUT lag_ms double precision)
 LANGUAGE plpgsql
 -- SECURITY DEFINER: the server's sequencer runs as the application role (db/grants.sql), which may not write events;
 -- search_path pinned (pg_temp last) so no schema the caller controls can hijack a name.
@@ -21,6 +24,8 @@ BEGIN
     SELECT e.id FROM events e WHERE e.seq IS NULL ORDER BY e.id LIMIT p_limit FOR UPDATE),
   numbered AS (
     SELECT n.id, nextval('events_seq') AS seq FROM (SELECT id FROM next ORDER BY id) n)
-  UPDATE events e SET seq = numbered.seq FROM numbered WHERE e.id = numbered.id;
-  GET DIAGNOSTICS sequenced = ROW_COUNT;
+  , published AS (
+    UPDATE events e SET seq = numbered.seq FROM numbered WHERE e.id = numbered.id RETURNING e.created_at)
+  SELECT count(*), 1000 * extract(epoch FROM clock_timestamp() - min(p.created_at))
+    INTO sequenced, lag_ms FROM published p;
 END $$;

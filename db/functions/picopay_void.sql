@@ -24,5 +24,7 @@ BEGIN
   v_entry := picopay_hold_entry(h, 'release', h.amount, acct.balance, p_client, p_key);
   outcome := 'created'; status := 200;
   body := picopay_authorization_json(h, acct.exponent);
+  -- The outbox (#18): the event in the same transaction, its data the response's authorization object.
+  INSERT INTO events (type, client, user_id, data) VALUES ('authorization.voided', p_client, h.user_id, body);
   PERFORM picopay_complete_key(p_client, p_key, status, NULL, body, v_entry);
 END $$;

@@ -41,4 +41,6 @@ export const ROUTE_SCOPES = {
   createUser: ['users:write'],
   credit: ['credits:write'],
   authorize: ['authorizations:write'],
+  // GET /events: a client's own events with charges:read (they are its charges, refunds and holds), all with read:all.
+  readEvents: ['charges:read', 'read:all'],
 } as const satisfies Record<string, readonly Scope[]>;

@@ -100,6 +100,7 @@ test('the application role executes exactly the entry points and renderers, and 
     'picopay_expire_holds',
     'picopay_json',
     'picopay_major',
+    'picopay_purge_events',
     'picopay_purge_keys',
     'picopay_redacted',
     'picopay_refund',
@@ -124,9 +125,9 @@ test('every entry point is SECURITY DEFINER with a pinned search_path (pg_temp l
       WHERE pronamespace = current_schema()::regnamespace
         AND proname IN ('picopay_charge', 'picopay_charge_batch', 'picopay_credit', 'picopay_refund', 'picopay_create_user',
                         'picopay_purge_keys', 'picopay_authorize', 'picopay_capture', 'picopay_void', 'picopay_expire_holds',
-                        'picopay_sequence_events')`,
+                        'picopay_sequence_events', 'picopay_purge_events')`,
   );
-  assert.equal(rows.length, 11);
+  assert.equal(rows.length, 12);
   for (const r of rows) {
     assert.ok(r.definer, `${r.name} is SECURITY DEFINER`);
     assert.ok(r.config?.includes('search_path=pg_catalog, public, pg_temp'), `${r.name}: ${r.config}`);

@@ -36,7 +36,15 @@ export const Event = ResponseObject({
   data: Type.Object(
     {},
     {
-      additionalProperties: true,
+      // What the data objects hold: scalars, id lists (a charge's refunds) and string maps (metadata).
+      additionalProperties: Type.Union([
+        Type.String(),
+        Type.Number(),
+        Type.Boolean(),
+        Type.Null(),
+        Type.Array(Type.Integer()),
+        Type.Object({}, { additionalProperties: Type.String() }),
+      ]),
       description:
         'The object the API returned: the transaction (charge, refund, credit), the authorization (authorization.*), ' +
         'or for charge.declined {code, status, user_id, currency, amount_minor, idempotency_key, created_at}',

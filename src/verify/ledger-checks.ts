@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Check } from './check.ts';
+import { EVENT_CHECKS } from './event-checks.ts';
 import { HOLD_CHECKS } from './hold-checks.ts';
 
 export interface Violation {
@@ -106,6 +107,7 @@ export const LEDGER_CHECKS: readonly Check[] = [
            LIMIT 20`,
   },
   ...HOLD_CHECKS,
+  ...EVENT_CHECKS,
 ];
 
 /** Runs every check in one read-only snapshot; returns the violations found (empty: the ledger is consistent). */

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
+import { EVENT_CHECKS } from '../../src/verify/event-checks.ts';
 import { chargeRequest, checkInvariantsAfterFile, createUser, KEYS, newKey, sql, startApp } from '../helpers/app.ts';
 
 checkInvariantsAfterFile();
@@ -209,4 +210,30 @@ test("the server's sequencer publishes committed events", async () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.fail('the event was not published');
+});
+
+test('npm run verify notices a movement without its event and an event without its movement', async () => {
+  const user = await createUser(app, { USD: 100 });
+  const res = await app.inject(chargeRequest({ user_id: user.id, amount: 1, currency: 'USD' }));
+  const id = res.json().transaction.id;
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SET LOCAL session_replication_role = replica');
+    await client.query("DELETE FROM events WHERE type = 'charge.succeeded' AND (data::json ->> 'id')::bigint = $1", [
+      id,
+    ]);
+    await client.query(
+      `INSERT INTO events (type, client, user_id, data) VALUES ('refund.succeeded', 'checkout', $1, '{"id":0}')`,
+      [user.id],
+    );
+    const { rows } = await client.query(EVENT_CHECKS[0]!.sql);
+    assert.deepEqual(rows.map((r: { detail: string }) => r.detail).sort(), [
+      `charge.succeeded ${id}: 0 event(s)`,
+      'refund.succeeded 0: 1 event(s), no such movement',
+    ]);
+  } finally {
+    await client.query('ROLLBACK');
+    client.release();
+  }
 });

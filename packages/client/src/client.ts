@@ -7,7 +7,10 @@ import type {
   CaptureParams,
   ChargeCreateParams,
   CreditParams,
+  EventPage,
+  EventType,
   MoneyResult,
+  PicoPayEvent,
   RefundParams,
   Transaction,
   TransactionPage,
@@ -25,6 +28,14 @@ export interface TransactionList extends AsyncIterable<Transaction> {
 
 /** Ids are the API's positive integers; a string of digits is accepted too. */
 export type Id = number | string;
+
+/** events.list() and events.iterate(): where to start, the page size, which types. */
+export interface EventListParams {
+  /** The last event id you processed (exclusive); absent or 0: from the oldest retained event. */
+  after?: number | string;
+  limit?: number;
+  type?: EventType | readonly EventType[];
+}
 
 /**
  * The PicoPay API. Money-moving calls (charges.create, charges.refund, users.credit, authorizations.create,
@@ -58,8 +69,36 @@ export class PicoPay {
     void(id: Id, options?: RequestOptions): Promise<ApiResult<Authorization>>;
   };
 
+  /**
+   * The events feed (GET /events), oldest first. Keep the last id you processed and pass it back as `after`: you
+   * resume exactly there, nothing skipped. `iterate` follows next_after while has_more, then ends (poll it again).
+   */
+  readonly events: {
+    list(params?: EventListParams, options?: RequestOptions): Promise<ApiResult<EventPage>>;
+    iterate(params?: EventListParams, options?: RequestOptions): AsyncIterable<PicoPayEvent>;
+  };
+
   constructor(options: ClientOptions) {
     const http = new Transport(options);
+    const list = (params: EventListParams = {}, o?: RequestOptions): Promise<ApiResult<EventPage>> => {
+      const type = params.type === undefined || typeof params.type === 'string' ? params.type : params.type.join(',');
+      const after = params.after === undefined ? undefined : String(params.after);
+      return http.call(ROUTES.eventsList, { query: { after, limit: params.limit, type } }, o);
+    };
+    this.events = {
+      list,
+      iterate: (params = {}, o) => ({
+        async *[Symbol.asyncIterator]() {
+          let after = params.after;
+          for (;;) {
+            const page = await list({ ...params, after }, o);
+            yield* page.data.data;
+            if (!page.data.has_more) return;
+            after = page.data.next_after;
+          }
+        },
+      }),
+    };
     this.authorizations = {
       create: (params, o) => http.call(ROUTES.authorizationsCreate, { body: params }, o),
       retrieve: (id, o) => http.call(ROUTES.authorizationsRetrieve, { params: { id } }, o),

@@ -10,7 +10,10 @@ import type {
   VoidParams,
   ChargeCreateParams,
   CreditParams,
+  EventPage,
+  EventsQuery,
   MoneyResult,
+  PicoPayEvent,
   RefundParams,
   Transaction,
   TransactionPage,
@@ -186,6 +189,36 @@ const AUTHORIZATION = {
   },
 } as const satisfies Spec<Authorization>;
 
+const BOOLEAN = { types: { boolean: true } } as const;
+const EVENT_TYPES = {
+  'charge.succeeded': true,
+  'charge.declined': true,
+  'refund.succeeded': true,
+  'credit.succeeded': true,
+  'authorization.created': true,
+  'authorization.captured': true,
+  'authorization.voided': true,
+  'authorization.expired': true,
+} as const;
+
+const EVENT = {
+  types: { object: true },
+  fields: {
+    id: INTEGER,
+    type: { types: { string: true }, enum: EVENT_TYPES },
+    created_at: STRING,
+    client: NULLABLE_STRING,
+    data: {
+      types: { object: true },
+      values: {
+        types: { string: true, number: true, boolean: true, null: true, array: true, object: true },
+        items: INTEGER,
+        fields: {},
+      },
+    },
+  },
+} as const satisfies Spec<PicoPayEvent>;
+
 const MONEY_BODY = {
   amount: AMOUNT,
   currency: STRING,
@@ -284,6 +317,21 @@ export const ROUTES = {
     idempotent: true,
     body: {},
     response: AUTHORIZATION,
+  }),
+  eventsList: define<undefined, EventsQuery, EventPage>({
+    method: 'GET',
+    path: '/events',
+    success: 200,
+    idempotent: false,
+    query: {
+      after: { ...STRING, optional: true },
+      limit: { ...INTEGER, optional: true },
+      type: { ...STRING, optional: true },
+    },
+    response: {
+      types: { object: true },
+      fields: { data: { types: { array: true }, items: EVENT }, has_more: BOOLEAN, next_after: INTEGER },
+    },
   }),
 } as const;
 

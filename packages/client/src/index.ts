@@ -1,5 +1,5 @@
 // @picopay/client: a typed PicoPay API client whose retries can never charge twice.
-export { PicoPay, type ClientOptions, type Id, type TransactionList } from './client.ts';
+export { PicoPay, type ClientOptions, type EventListParams, type Id, type TransactionList } from './client.ts';
 export {
   API_ERROR_CODES,
   CLIENT_ERROR_CODES,

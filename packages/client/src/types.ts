@@ -154,6 +154,50 @@ export interface TransactionPage {
   next_cursor: string | null;
 }
 
+/** The closed list of event types GET /events and webhooks carry. */
+export type EventType =
+  | 'charge.succeeded'
+  | 'charge.declined'
+  | 'refund.succeeded'
+  | 'credit.succeeded'
+  | 'authorization.created'
+  | 'authorization.captured'
+  | 'authorization.voided'
+  | 'authorization.expired';
+
+/** One event of the outbox. `data` is the object the API returned (a Transaction, an Authorization, or a decline). */
+export interface PicoPayEvent {
+  /** The feed position: strictly increasing; resume with `after` = the last id you processed. */
+  id: number;
+  type: EventType;
+  created_at: string;
+  /** The API client whose request caused it (null: an opening balance). */
+  client: string | null;
+  data: Record<string, EventDataValue>;
+}
+
+/**
+ * A field of an event's data object: a scalar, a list of ids (a charge's refunds) or a string map (metadata; read
+ * it through the Transaction or Authorization type when you know the event type).
+ */
+export type EventDataValue = string | number | boolean | null | number[] | object;
+
+export interface EventsQuery {
+  /** Events after this id (exclusive), as a string of digits; absent: from the oldest retained. */
+  after?: string;
+  /** Page size, 1-1000 (server default 100). */
+  limit?: number;
+  /** One type or several, comma-separated. */
+  type?: string;
+}
+
+export interface EventPage {
+  data: PicoPayEvent[];
+  /** More events follow at once: ask again with after = next_after. */
+  has_more: boolean;
+  next_after: number;
+}
+
 export interface FieldError {
   field: string;
   message: string;

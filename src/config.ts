@@ -8,9 +8,11 @@ import {
   holdsFrom,
   overloadBoundsFrom,
   retentionFrom,
+  webhooksFrom,
   type HoldSettings,
   type OverloadBounds,
   type RetentionSettings,
+  type WebhookSettings,
 } from './config-limits.ts';
 import { bool, ConfigError, int, read, readSettingFile, secret, secretUrl, type Env } from './lib/env.ts';
 
@@ -19,7 +21,7 @@ export type { ApiKeyEntry } from './auth/key-config.ts';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export interface Config extends RetentionSettings, OverloadBounds, HoldSettings {
+export interface Config extends RetentionSettings, OverloadBounds, HoldSettings, WebhookSettings {
   readonly nodeEnv: string;
   readonly production: boolean;
   readonly host: string;
@@ -283,6 +285,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...retentionFrom(env),
     ...overloadBoundsFrom(env),
     ...holdsFrom(env),
+    ...webhooksFrom(env),
   };
   return Object.freeze(config);
 }

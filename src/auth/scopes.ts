@@ -11,6 +11,7 @@ export const SCOPES = [
   'users:write', // POST /users
   'credits:write', // POST /users/{id}/credits
   'authorizations:write', // POST /authorizations, capture and void the client's own holds
+  'webhooks:manage', // /webhook-endpoints: create, list, read, delete, delivery log (admin keys only by default)
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
@@ -41,4 +42,5 @@ export const ROUTE_SCOPES = {
   createUser: ['users:write'],
   credit: ['credits:write'],
   authorize: ['authorizations:write'],
+  webhooks: ['webhooks:manage'],
 } as const satisfies Record<string, readonly Scope[]>;

@@ -15,6 +15,7 @@ import type {
   User,
   UserCreateParams,
 } from './types.ts';
+import { webhooks } from './webhooks.ts';
 
 export type ClientOptions = TransportOptions;
 
@@ -57,6 +58,9 @@ export class PicoPay {
     capture(id: Id, params?: CaptureParams, options?: RequestOptions): Promise<ApiResult<Authorization>>;
     void(id: Id, options?: RequestOptions): Promise<ApiResult<Authorization>>;
   };
+
+  /** Verifying the webhooks PicoPay sends (Standard Webhooks signatures); needs no API key. */
+  readonly webhooks = webhooks;
 
   constructor(options: ClientOptions) {
     const http = new Transport(options);

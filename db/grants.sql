@@ -59,6 +59,15 @@ BEGIN
   -- Events: the server's sequencer publishes committed events, the purge deletes those past EVENT_RETENTION
   -- (SECURITY DEFINER).
   EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_sequence_events, picopay_purge_events TO %I', app);
+  -- Webhooks: the admin API's create and delete, and the relay's claim, record and release (SECURITY DEFINER).
+  EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_webhook_create, picopay_webhook_delete, picopay_webhook_claim,
+                  picopay_webhook_record, picopay_webhook_release TO %I', app);
+  -- The admin API reads endpoints (every column but the signing secret, which only the relay's claim returns) and
+  -- their attempt log.
+  EXECUTE format('GRANT SELECT (id, url, description, event_types, created_by, created_at, delivered_seq, failures,
+                  failing_since, next_attempt_at, disabled_at, disabled_reason, lease_owner, lease_until)
+                  ON TABLE webhook_endpoints TO %I', app);
+  EXECUTE format('GRANT SELECT ON TABLE webhook_attempts TO %I', app);
   -- Read paths (SECURITY INVOKER renderers over the readable tables; GET /events reads events).
   EXECUTE format('GRANT SELECT ON TABLE users, accounts, ledger_entries, authorizations, events TO %I', app);
   EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_user_json, picopay_transaction_json, picopay_redacted,

@@ -24,6 +24,7 @@ import { lazyChildLogger } from './plugins/external/request-logger.ts';
 import { serviceRoutes } from './service/routes.ts';
 import { createServices } from './services.ts';
 import { userRoutes } from './users/routes.ts';
+import { webhookRoutes } from './webhooks/routes.ts';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -140,5 +141,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(userRoutes(services.deps));
   await app.register(holdRoutes(services.deps));
   await app.register(eventRoutes(services.deps));
+  await app.register(webhookRoutes(services.deps));
   return app;
 }

@@ -1,6 +1,6 @@
 // The settings of bounded resources — idempotency retention, overload bounds, holds — read like the rest of
 // src/config.ts (validated, a bad value stops start-up naming the variable).
-import { duration, int, type Env } from './lib/env.ts';
+import { ConfigError, duration, int, read, type Env } from './lib/env.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -78,5 +78,44 @@ export function eventsFrom(env: Env): EventSettings {
     eventsSequenceIntervalMs: int(env, 'EVENTS_SEQUENCE_INTERVAL_MS', 100, 0, 60_000),
     // 30 days: well past the webhook retry period (3 days), so an event is never purged while it may be retried.
     eventRetentionMs: duration(env, 'EVENT_RETENTION', 30 * DAY_MS, 1000, 3650 * DAY_MS),
+  };
+}
+
+export interface WebhookSettings {
+  /** `host` or `host:port` entries (lower case) a webhook URL may point at even when private or loopback. */
+  readonly webhookUrlAllowlist: readonly string[];
+  /** The first retry delay of a failed delivery; later ones double (with jitter) up to an hour. */
+  readonly webhookRetryBaseMs: number;
+  /** How long an endpoint may keep failing before it is disabled (WEBHOOK_RETRY_PERIOD). */
+  readonly webhookRetryPeriodMs: number;
+  /** A delivery's whole-request bound: connect, send, answer. */
+  readonly webhookTimeoutMs: number;
+  /** How often each instance looks for endpoints with events due; 0: this instance relays nothing. */
+  readonly webhookRelayIntervalMs: number;
+  /** Endpoints one instance delivers to at the same time. */
+  readonly webhookConcurrency: number;
+}
+
+const ALLOWLIST_ENTRY = /^([a-z0-9_.-]{1,253}|\[[0-9a-f:.]{2,45}\])(:\d{1,5})?$/;
+
+function allowlistFrom(env: Env): string[] {
+  const raw = read(env, 'WEBHOOK_URL_ALLOWLIST');
+  if (raw === undefined) return [];
+  return raw.split(',').map((item, index) => {
+    const entry = item.trim().toLowerCase();
+    if (!ALLOWLIST_ENTRY.test(entry))
+      throw new ConfigError(`WEBHOOK_URL_ALLOWLIST entry ${index + 1} must be host or host:port`);
+    return entry;
+  });
+}
+
+export function webhooksFrom(env: Env): WebhookSettings {
+  return {
+    webhookUrlAllowlist: allowlistFrom(env),
+    webhookRetryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 5000, 1, 3_600_000),
+    webhookRetryPeriodMs: duration(env, 'WEBHOOK_RETRY_PERIOD', 3 * DAY_MS, 0, 30 * DAY_MS),
+    webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    webhookRelayIntervalMs: int(env, 'WEBHOOK_RELAY_INTERVAL_MS', 1000, 0, 3_600_000),
+    webhookConcurrency: int(env, 'WEBHOOK_CONCURRENCY', 10, 1, 1000),
   };
 }

@@ -10,9 +10,11 @@ import {
   overloadBoundsFrom,
   retentionFrom,
   type EventSettings,
+  webhooksFrom,
   type HoldSettings,
   type OverloadBounds,
   type RetentionSettings,
+  type WebhookSettings,
 } from './config-limits.ts';
 import { bool, ConfigError, int, read, readSettingFile, secret, secretUrl, type Env } from './lib/env.ts';
 
@@ -21,7 +23,12 @@ export type { ApiKeyEntry } from './auth/key-config.ts';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export interface Config extends RetentionSettings, OverloadBounds, HoldSettings, EventSettings {
+export interface Config
+  extends RetentionSettings,
+    OverloadBounds,
+    HoldSettings,
+    EventSettings,
+    WebhookSettings {
   readonly nodeEnv: string;
   readonly production: boolean;
   readonly host: string;
@@ -286,6 +293,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...overloadBoundsFrom(env),
     ...holdsFrom(env),
     ...eventsFrom(env),
+    ...webhooksFrom(env),
   };
   return Object.freeze(config);
 }

@@ -11,6 +11,7 @@ export const SCOPES = [
   'users:write', // POST /users
   'credits:write', // POST /users/{id}/credits
   'authorizations:write', // POST /authorizations, capture and void the client's own holds
+  'webhooks:manage', // /webhook-endpoints: create, list, read, delete, delivery log (admin keys only by default)
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
@@ -43,4 +44,5 @@ export const ROUTE_SCOPES = {
   authorize: ['authorizations:write'],
   // GET /events: a client's own events with charges:read (they are its charges, refunds and holds), all with read:all.
   readEvents: ['charges:read', 'read:all'],
+  webhooks: ['webhooks:manage'],
 } as const satisfies Record<string, readonly Scope[]>;

@@ -29,6 +29,11 @@ export const ERRORS = {
   charge_not_found: { status: 404, title: 'Charge not found', detail: 'Charge not found' },
   refund_not_found: { status: 404, title: 'Refund not found', detail: 'Refund not found' },
   authorization_not_found: { status: 404, title: 'Authorization not found', detail: 'Authorization not found' },
+  webhook_endpoint_not_found: {
+    status: 404,
+    title: 'Webhook endpoint not found',
+    detail: 'Webhook endpoint not found',
+  },
   not_found: { status: 404, title: 'Not found', detail: 'No such endpoint' },
   method_not_allowed: { status: 405, title: 'Method not allowed', detail: 'Method not allowed' },
   idempotency_key_in_use: {
@@ -88,6 +93,11 @@ export const ERRORS = {
     status: 422,
     title: 'Capture exceeds authorization',
     detail: 'The capture amount is more than the authorization holds',
+  },
+  webhook_url_refused: {
+    status: 422,
+    title: 'Webhook URL refused',
+    detail: 'The URL must be http or https, without credentials, and resolve only to public addresses',
   },
   rate_limited: { status: 429, title: 'Too many requests', detail: 'Rate limit exceeded; retry later', retry: true },
   internal_error: { status: 500, title: 'Internal server error', detail: 'An unexpected error occurred' },

@@ -109,6 +109,11 @@ test('the application role executes exactly the entry points and renderers, and 
     'picopay_transaction_json',
     'picopay_user_json',
     'picopay_void',
+    'picopay_webhook_claim',
+    'picopay_webhook_create',
+    'picopay_webhook_delete',
+    'picopay_webhook_record',
+    'picopay_webhook_release',
   ]);
   const app = await asApp();
   // The helpers that write (as the owner, inside the entry points) cannot be called directly.
@@ -116,6 +121,9 @@ test('the application role executes exactly the entry points and renderers, and 
   await refused(app, 'SELECT * FROM picopay_claim_key(NULL, NULL, NULL, NULL, NULL, NULL)');
   await refused(app, 'SELECT count(*) FROM idempotency_keys');
   await refused(app, 'SELECT count(*) FROM charge_refund_totals');
+  // A webhook endpoint's signing secret: only the relay's claim (SECURITY DEFINER) returns it.
+  await refused(app, 'SELECT secret FROM webhook_endpoints');
+  await app.query('SELECT e.url, a.status FROM webhook_endpoints e, webhook_attempts a WHERE false');
   await app.query('SELECT count(*) FROM users, accounts, ledger_entries WHERE false');
 });
 
@@ -125,9 +133,10 @@ test('every entry point is SECURITY DEFINER with a pinned search_path (pg_temp l
       WHERE pronamespace = current_schema()::regnamespace
         AND proname IN ('picopay_charge', 'picopay_charge_batch', 'picopay_credit', 'picopay_refund', 'picopay_create_user',
                         'picopay_purge_keys', 'picopay_authorize', 'picopay_capture', 'picopay_void', 'picopay_expire_holds',
-                        'picopay_sequence_events', 'picopay_purge_events')`,
+                        'picopay_sequence_events', 'picopay_purge_events', 'picopay_webhook_create', 'picopay_webhook_delete',
+                        'picopay_webhook_claim', 'picopay_webhook_record', 'picopay_webhook_release')`,
   );
-  assert.equal(rows.length, 12);
+  assert.equal(rows.length, 17);
   for (const r of rows) {
     assert.ok(r.definer, `${r.name} is SECURITY DEFINER`);
     assert.ok(r.config?.includes('search_path=pg_catalog, public, pg_temp'), `${r.name}: ${r.config}`);

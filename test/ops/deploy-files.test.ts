@@ -260,6 +260,7 @@ describe('Grafana provisioning', () => {
       'max',
       'min',
       'histogram_quantile',
+      'increase',
       'le',
       'status',
       'layer',
@@ -267,6 +268,7 @@ describe('Grafana provisioning', () => {
       'operation',
       'instance',
       'state',
+      'endpoint',
     ]);
     const used = new Set(
       exprs.flatMap((e) =>
@@ -286,6 +288,8 @@ describe('Grafana provisioning', () => {
       'idempotency_cache_lookups_total',
       'redis_errors_total',
       'db_pool_connections',
+      'webhook_deliveries_total',
+      'webhook_oldest_undelivered_seconds',
     ]) {
       assert.ok(all.includes(name), name);
     }

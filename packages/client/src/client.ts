@@ -18,6 +18,7 @@ import type {
   User,
   UserCreateParams,
 } from './types.ts';
+import { webhooks } from './webhooks.ts';
 
 export type ClientOptions = TransportOptions;
 
@@ -77,6 +78,9 @@ export class PicoPay {
     list(params?: EventListParams, options?: RequestOptions): Promise<ApiResult<EventPage>>;
     iterate(params?: EventListParams, options?: RequestOptions): AsyncIterable<PicoPayEvent>;
   };
+
+  /** Verifying the webhooks PicoPay sends (Standard Webhooks signatures); needs no API key. */
+  readonly webhooks = webhooks;
 
   constructor(options: ClientOptions) {
     const http = new Transport(options);

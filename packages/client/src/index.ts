@@ -19,4 +19,13 @@ export {
   type RetryInfo,
 } from './transport.ts';
 export { ROUTES, type FieldSpec, type JsonType, type RouteContract, type Shape, type Spec } from './contract.ts';
+export {
+  verify as verifyWebhook,
+  webhooks,
+  WEBHOOK_TOLERANCE_SECONDS,
+  WebhookVerificationError,
+  type VerifyOptions,
+  type WebhookEvent,
+  type WebhookHeaders,
+} from './webhooks.ts';
 export type * from './types.ts';

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '../db/pool.ts';
+import { deliver } from './deliver.ts';
+import type { WebhookMetrics } from './metrics.ts';
+import { webhookRepository as repo, type Claimed, type PublishedEvent } from './repository.ts';
+
+/** Events delivered per claim; then the endpoint is released (and claimed again at once if more are waiting). */
+const BATCH = 100;
+const MAX_RETRY_MS = 3_600_000;
+
+export interface RelaySettings {
+  readonly intervalMs: number;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  readonly retryBaseMs: number;
+  readonly retryPeriodMs: number;
+  readonly allowlist: readonly string[];
+}
+
+export interface Relay {
+  /** Stops claiming, cuts deliveries in flight short (not recorded: they are delivered again) and releases leases. */
+  stop(): Promise<void>;
+}
+
+/** The Standard Webhooks payload: the event's type, when it happened, and the object as the API returned it. */
+export const payloadOf = (e: PublishedEvent): string =>
+  `{"type":${JSON.stringify(e.type)},"timestamp":${JSON.stringify(e.created_at.toISOString())},"data":${e.data}}`;
+
+/** The webhook-id: one per event, the same on every retry and from every instance, so receivers can dedupe. */
+export const webhookIdOf = (seq: bigint): string => `evt_${seq}`;
+
+/** Exponential backoff with jitter: base·2^failures, capped at an hour, then a random 50-100 % of it. */
+export function retryDelayMs(baseMs: number, failuresBefore: number): number {
+  const ceiling = Math.min(MAX_RETRY_MS, baseMs * 2 ** Math.min(failuresBefore, 30));
+  return Math.max(1, Math.round(ceiling * (0.5 + Math.random() * 0.5)));
+}
+
+interface Context {
+  readonly db: Db;
+  readonly settings: RelaySettings;
+  readonly metrics: WebhookMetrics;
+  readonly log: FastifyBaseLogger;
+  /** This instance's lease owner name. */
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly stopping: AbortSignal;
+}
+
+/** One POST of one event, recorded: 'delivered', 'retry', 'disabled', 'lost', or 'stopped' (not recorded). */
+async function attempt(ctx: Context, c: Claimed, e: PublishedEvent, failures: number): Promise<string> {
+  const { settings, metrics } = ctx;
+  const webhookId = webhookIdOf(e.seq);
+  const delivery = { url: c.url, secret: c.secret, webhookId, body: payloadOf(e) };
+  const options = { timeoutMs: settings.timeoutMs, allowlist: settings.allowlist, signal: ctx.stopping };
+  const outcome = await deliver(delivery, options);
+  // Cut short by the server stopping: the receiver may or may not have it; it is delivered again after restart.
+  if (ctx.stopping.aborted && !outcome.delivered) return 'stopped';
+  const result = await repo.record(ctx.db, {
+    endpointId: c.endpoint_id,
+    owner: ctx.owner,
+    seq: e.seq,
+    webhookId,
+    status: outcome.status,
+    error: outcome.error,
+    delivered: outcome.delivered,
+    durationMs: outcome.durationMs,
+    retryMs: retryDelayMs(settings.retryBaseMs, failures),
+    retryPeriodMs: settings.retryPeriodMs,
+    leaseMs: ctx.leaseMs,
+  });
+  metrics.delivery(outcome.delivered ? (failures > 0 ? 'retried' : 'delivered') : 'failed');
+  if (result === 'disabled') {
+    metrics.disabled();
+    ctx.log.warn(
+      { endpoint: c.endpoint_id.toString() },
+      'webhook endpoint disabled after failing for the retry period',
+    );
+  }
+  return result;
+}
+
+/** Delivers one claimed endpoint's next events in seq order; true when a full batch went out (more may wait). */
+async function runEndpoint(ctx: Context, c: Claimed): Promise<boolean> {
+  let released = false;
+  try {
+    const { events, newest } = await repo.nextEvents(ctx.db, c, BATCH);
+    let failures = c.failures;
+    for (const e of events) {
+      if (ctx.stopping.aborted) break;
+      const result = await attempt(ctx, c, e, failures);
+      // retry, disabled and lost: the record dropped the lease (or it is another instance's now).
+      if (result !== 'delivered') return ((released = result !== 'stopped'), false);
+      failures = 0;
+    }
+    const complete = !ctx.stopping.aborted;
+    await repo.release(ctx.db, c.endpoint_id, ctx.owner, complete && events.length < BATCH ? newest : null);
+    released = true;
+    return complete && events.length === BATCH;
+  } catch (error) {
+    ctx.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'webhook relay failed');
+    return false;
+  } finally {
+    if (!released) await repo.release(ctx.db, c.endpoint_id, ctx.owner, null).catch(() => undefined);
+  }
+}
+
+/**
+ * Every instance runs one. Each tick claims due endpoints (a lease, FOR UPDATE SKIP LOCKED) up to the free slots of
+ * `concurrency`, and delivers each endpoint's events in seq order, one at a time: the lease outlasts a delivery's
+ * timeout, so no two instances deliver to one endpoint at once. A failed event is retried before any later one.
+ */
+export function startRelay(db: Db, settings: RelaySettings, metrics: WebhookMetrics, log: FastifyBaseLogger): Relay {
+  const stopping = new AbortController();
+  const ctx: Context = {
+    db,
+    settings,
+    metrics,
+    log,
+    owner: randomUUID(),
+    leaseMs: 2 * settings.timeoutMs + 5000,
+    stopping: stopping.signal,
+  };
+  const inFlight = new Set<Promise<void>>();
+  let timer: NodeJS.Timeout | undefined;
+
+  const track = (work: Promise<unknown>): void => {
+    const p = work.then(() => undefined);
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  };
+
+  async function claim(): Promise<void> {
+    const free = settings.concurrency - inFlight.size;
+    if (free <= 0 || stopping.signal.aborted) return;
+    try {
+      for (const c of await repo.claim(db, ctx.owner, ctx.leaseMs, free))
+        track(runEndpoint(ctx, c).then((more) => more && schedule(0)));
+    } catch (error) {
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'webhook claim failed');
+    }
+  }
+
+  // Ticks never overlap: one claim at a time, so an instance never holds more than `concurrency` leases.
+  let ticking: Promise<void> | undefined;
+  function schedule(ms: number): void {
+    if (stopping.signal.aborted) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (ticking !== undefined) return schedule(Math.max(ms, 10));
+      ticking = claim().finally(() => {
+        ticking = undefined;
+        schedule(settings.intervalMs);
+      });
+    }, ms).unref();
+  }
+
+  schedule(settings.intervalMs);
+  return {
+    async stop() {
+      stopping.abort();
+      clearTimeout(timer);
+      await ticking;
+      await Promise.all([...inFlight]);
+    },
+  };
+}

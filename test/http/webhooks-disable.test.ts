@@ -1,0 +1,58 @@
+// An endpoint that keeps failing is disabled once it has failed for WEBHOOK_RETRY_PERIOD (compressed to a second
+// here), with the reason; every attempt is in its log; the metrics count the failures and the disabling.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { createUser, DATABASE_URL, KEYS, sql, startApp } from '../helpers/app.ts';
+import { startReceiver, until } from '../helpers/webhook-receiver.ts';
+
+const created: number[] = [];
+after(async () => {
+  const cleanup = new pg.Client({ connectionString: DATABASE_URL });
+  await cleanup.connect();
+  await cleanup.query('DELETE FROM webhook_endpoints WHERE id = ANY ($1::bigint[])', [created]);
+  await cleanup.end();
+});
+const { app } = await startApp({
+  WEBHOOK_URL_ALLOWLIST: '127.0.0.1',
+  WEBHOOK_RETRY_BASE_MS: '20',
+  WEBHOOK_RELAY_INTERVAL_MS: '20',
+  WEBHOOK_RETRY_PERIOD: '1s',
+});
+const db = sql();
+
+test('an endpoint failing for longer than WEBHOOK_RETRY_PERIOD is disabled, with its reason and a metric', async () => {
+  const user = await createUser(app);
+  const receiver = await startReceiver(() => 'fail');
+  after(() => receiver.close());
+  const headers = { 'x-api-key': KEYS.admin, 'content-type': 'application/json' };
+  const res = await app.inject({
+    method: 'POST',
+    url: '/webhook-endpoints',
+    headers,
+    payload: JSON.stringify({ url: receiver.url, event_types: ['*'] }),
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  const id: number = res.json().id;
+  created.push(id);
+  await db.query(`INSERT INTO events (type, client, user_id, data) VALUES ('credit.succeeded', 'ops', $1, '{}')`, [
+    user.id,
+  ]);
+  await db.query('SELECT * FROM picopay_sequence_events(1000)');
+  const read = async () =>
+    (await app.inject({ method: 'GET', url: `/webhook-endpoints/${id}`, headers: { 'x-api-key': KEYS.admin } })).json();
+  await until(async () => (await read()).enabled === false, 20_000, 'the endpoint to be disabled');
+  const endpoint = await read();
+  assert.match(endpoint.disabled_reason, /failing since .* last: 500/);
+  const attempts = receiver.received.length;
+  assert.ok(attempts >= 2, `${attempts} attempts`);
+  const log = await app.inject({
+    method: 'GET',
+    url: `/webhook-endpoints/${id}/deliveries?limit=100`,
+    headers: { 'x-api-key': KEYS.admin },
+  });
+  assert.equal(log.json().data.length, Math.min(attempts, 100), 'every attempt logged');
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  assert.match(metrics, /^webhook_endpoints_disabled_total 1$/m);
+  assert.match(metrics, /^webhook_deliveries_total\{result="failed"\} [1-9]/m);
+});

@@ -11,6 +11,7 @@ export const SCOPES = [
   'users:write', // POST /users
   'credits:write', // POST /users/{id}/credits
   'authorizations:write', // POST /authorizations, capture and void the client's own holds
+  'authorizations:any', // capture and void any client's hold (a platform acting for its clients)
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
@@ -31,7 +32,8 @@ export const isScope = (value: unknown): value is Scope => (SCOPES as readonly u
 
 /**
  * The scopes that let a caller in, per route kind. The wider scope of a pair also grants the narrower access:
- * refunds:any refunds the caller's own charges too, read:all reads what charges:read and users:read read.
+ * refunds:any refunds the caller's own charges too, authorizations:any settles the caller's own holds too, read:all
+ * reads what charges:read and users:read read.
  */
 export const ROUTE_SCOPES = {
   charge: ['charges:write'],
@@ -41,4 +43,5 @@ export const ROUTE_SCOPES = {
   createUser: ['users:write'],
   credit: ['credits:write'],
   authorize: ['authorizations:write'],
+  settleHold: ['authorizations:write', 'authorizations:any'],
 } as const satisfies Record<string, readonly Scope[]>;

@@ -65,6 +65,10 @@ describe("an admin key settles any client's hold; another client cannot", () => 
     assert.equal((await get(id, KEYS.admin)).json().status, 'captured');
     assert.equal((await get(id, KEYS.checkout)).json().status, 'captured');
     assertProblem(await post(app, `/authorizations/${id}/void`, KEYS.checkout), 409, 'authorization_already_captured');
+    // The capture's charge is the admin client's (its key made it): refunding it takes refunds:any, as any charge.
+    const refunds = `/charges/${captured.json().capture_id}/refunds`;
+    assertProblem(await post(app, refunds, KEYS.checkout, { amount: 5 }), 404, 'charge_not_found');
+    assert.equal((await post(app, refunds, KEYS.admin, { amount: 5 })).statusCode, 200);
   });
 
   test('admin voids a billing hold; the owner sees it voided; an unknown id is still not found', async () => {

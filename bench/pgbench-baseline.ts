@@ -37,13 +37,15 @@ export interface PgbenchOptions {
   readonly users: { readonly min: number; readonly max: number };
   /** The charge function called, with picopay_charge's arguments (default picopay_charge). */
   readonly fn?: string;
+  /** A whole pgbench script instead (given :umin and :umax), e.g. bench/hold-pairs.ts's authorize + capture. */
+  readonly sql?: string;
 }
 
 export async function pgbenchBaseline(databaseUrl: string, options: PgbenchOptions): Promise<Measurement> {
   const dir = await mkdtemp(path.join(tmpdir(), 'picopay-pgbench-'));
   try {
     const file = path.join(dir, 'charge.sql');
-    await writeFile(file, script(options.fn ?? 'picopay_charge'));
+    await writeFile(file, options.sql ?? script(options.fn ?? 'picopay_charge'));
     const common = [
       '-n',
       '-M',

@@ -11,6 +11,7 @@ import { BASELINE_HTTP, chargeReplayKeys, scenarios, type ScenarioContext } from
 import { pgbenchAvailable, pgbenchBaseline } from './pgbench-baseline.ts';
 import { sqlBaseline } from './sql-baseline.ts';
 import { measureReplication, patroniSkipReason } from './ha-cluster.ts';
+import { authorizeCaptureRows } from './hold-pairs.ts';
 
 const { values } = parseArgs({
   options: {
@@ -105,6 +106,11 @@ async function main(): Promise<void> {
       ...m,
     });
     log(`  ${Math.round(m.rps)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, errors ${m.errors}, non-2xx ${m.non2xx}`);
+  }
+  if (values.only === undefined || 'authorize-capture'.includes(values.only)) {
+    const sqlClients = Number(values['sql-clients']);
+    const run = { connections, warmupS, durationS, sqlClients, log };
+    rows.push(...(await authorizeCaptureRows({ ...run, target: up.value, databaseUrl: database.value, ...ctx })));
   }
   log('low load: one connection, unique charges (p50 of a lone request)');
   for (const [name, target] of [

@@ -12,6 +12,7 @@ export const SCOPES = [
   'credits:write', // POST /users/{id}/credits
   'authorizations:write', // POST /authorizations, capture and void the client's own holds
   'webhooks:manage', // /webhook-endpoints: create, list, read, delete, delivery log (admin keys only by default)
+  'authorizations:any', // capture and void any client's hold (a platform acting for its clients)
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
@@ -32,7 +33,8 @@ export const isScope = (value: unknown): value is Scope => (SCOPES as readonly u
 
 /**
  * The scopes that let a caller in, per route kind. The wider scope of a pair also grants the narrower access:
- * refunds:any refunds the caller's own charges too, read:all reads what charges:read and users:read read.
+ * refunds:any refunds the caller's own charges too, authorizations:any settles the caller's own holds too, read:all
+ * reads what charges:read and users:read read.
  */
 export const ROUTE_SCOPES = {
   charge: ['charges:write'],
@@ -45,4 +47,5 @@ export const ROUTE_SCOPES = {
   // GET /events: a client's own events with charges:read (they are its charges, refunds and holds), all with read:all.
   readEvents: ['charges:read', 'read:all'],
   webhooks: ['webhooks:manage'],
+  settleHold: ['authorizations:write', 'authorizations:any'],
 } as const satisfies Record<string, readonly Scope[]>;

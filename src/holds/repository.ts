@@ -10,7 +10,7 @@ const CAPTURE_SQL = `SELECT outcome, status, code, body, currency_exponent FROM 
   $1, $2, $3, $4, $5::bigint[], $6, $7::interval, $8::interval)`;
 const VOID_SQL = `SELECT outcome, status, code, body FROM picopay_void(
   $1, $2, $3, $4, $5, $6::interval, $7::interval)`;
-const EXPIRE_SQL = 'SELECT picopay_expire_holds($1) AS accounts';
+const EXPIRE_SQL = 'SELECT picopay_expire_holds($1) AS holds';
 const AUTHORIZATION_JSON = `
   SELECT picopay_authorization_json(h, a.exponent) AS json, h.client
     FROM authorizations h JOIN accounts a ON a.id = h.account_id
@@ -89,9 +89,9 @@ export const holdRepository = {
     return result.rows[0];
   },
 
-  /** Settles expired holds of up to `limit` accounts; -1 when another instance is sweeping. */
+  /** Settles expired holds of up to `limit` accounts; how many holds, or -1 when another instance is sweeping. */
   async expire(db: Db, limit: number): Promise<number> {
-    const result = await db.query<{ accounts: number }>(EXPIRE_SQL, [limit]);
-    return result.rows[0]!.accounts;
+    const result = await db.query<{ holds: number }>(EXPIRE_SQL, [limit]);
+    return result.rows[0]!.holds;
   },
 };

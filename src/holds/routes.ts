@@ -6,6 +6,8 @@ import type { RouteDeps } from '../deps.ts';
 import { readOnly } from '../db/read-only.ts';
 import { COMMON_ERRORS, IdParam, responses } from '../lib/schemas.ts';
 import { sendProblem } from '../plugins/app/problems.ts';
+import type { HoldMetrics, HoldOperation, HoldTransition } from '../plugins/external/hold-metrics.ts';
+import type { MoneyResult } from '../payments/types.ts';
 import { requireIdempotencyKey, sendMoneyResult } from '../payments/money-request.ts';
 import { IdempotencyHeaders } from '../payments/schemas.ts';
 import { holdRepository } from './repository.ts';
@@ -32,6 +34,19 @@ const SETTLE_ERRORS = [
   'authorization_already_captured',
   'authorization_not_pending',
 ] as const;
+const MADE: Record<HoldOperation, HoldTransition> = { authorize: 'authorized', capture: 'captured', void: 'voided' };
+
+/** Counts a hold POST's outcome and, when this request (not a replay) moved the hold, its state change. */
+function counted(metrics: HoldMetrics, operation: HoldOperation, result: MoneyResult): MoneyResult {
+  const succeeded = result.ok && result.status < 300;
+  metrics.request(
+    operation,
+    !result.ok ? 'failed' : result.replayed ? 'idempotent_hit' : succeeded ? 'success' : 'failed',
+  );
+  if (succeeded && !result.replayed) metrics.transition(MADE[operation]);
+  return result;
+}
+
 const common = { tags: ['authorizations'], security: [{ ApiKey: [] }] };
 
 type App = Parameters<FastifyPluginAsyncTypebox>[0];
@@ -57,7 +72,7 @@ function authorizeRoute(app: App, deps: RouteDeps, holds: HoldService): void {
     async (request, reply) => {
       const parsed = toAuthorizeRequest(request.body, deps.config);
       const result = 'ok' in parsed ? parsed : await holds.authorize(request.caller!, request.idempotencyKey, parsed);
-      return sendMoneyResult(reply, result);
+      return sendMoneyResult(reply, counted(deps.metrics.holds, 'authorize', result));
     },
   );
 }
@@ -66,7 +81,7 @@ function captureRoute(app: App, deps: RouteDeps, holds: HoldService): void {
   app.post(
     '/authorizations/:id/capture',
     {
-      config: { scopes: ROUTE_SCOPES.authorize, money: true },
+      config: { scopes: ROUTE_SCOPES.settleHold, money: true },
       preValidation: partialAmountPreValidation,
       schema: {
         ...common,
@@ -86,7 +101,7 @@ function captureRoute(app: App, deps: RouteDeps, holds: HoldService): void {
         amount !== null && 'ok' in amount
           ? amount
           : await holds.capture(request.caller!, request.idempotencyKey, id, amount);
-      return sendMoneyResult(reply, result);
+      return sendMoneyResult(reply, counted(deps.metrics.holds, 'capture', result));
     },
   );
 }
@@ -95,7 +110,7 @@ function voidRoute(app: App, deps: RouteDeps, holds: HoldService): void {
   app.post(
     '/authorizations/:id/void',
     {
-      config: { scopes: ROUTE_SCOPES.authorize, money: true },
+      config: { scopes: ROUTE_SCOPES.settleHold, money: true },
       preValidation: partialAmountPreValidation,
       schema: {
         ...common,
@@ -106,8 +121,10 @@ function voidRoute(app: App, deps: RouteDeps, holds: HoldService): void {
         response: responses({ 200: Authorization }, SETTLE_ERRORS, { idempotent: true }),
       },
     },
-    async (request, reply) =>
-      sendMoneyResult(reply, await holds.void(request.caller!, request.idempotencyKey, BigInt(request.params.id))),
+    async (request, reply) => {
+      const result = await holds.void(request.caller!, request.idempotencyKey, BigInt(request.params.id));
+      return sendMoneyResult(reply, counted(deps.metrics.holds, 'void', result));
+    },
   );
 }
 
@@ -163,7 +180,9 @@ function startSweeperWith(app: FastifyInstance, deps: RouteDeps): void {
   if (deps.config.holdSweepIntervalMs <= 0) return;
   let sweeper: Sweeper | undefined;
   app.addHook('onReady', async () => {
-    sweeper = startSweeper(deps.db, deps.config.holdSweepIntervalMs, app.log);
+    sweeper = startSweeper(deps.db, deps.config.holdSweepIntervalMs, app.log, (holds) =>
+      deps.metrics.holds.transition('expired', holds),
+    );
   });
   app.addHook('preClose', async () => sweeper?.stop());
 }

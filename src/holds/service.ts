@@ -1,4 +1,4 @@
-import type { Caller } from '../auth/key-ring.ts';
+import { hasScope, type Caller } from '../auth/key-ring.ts';
 import type { Db } from '../db/pool.ts';
 import { exactlyOnce } from '../idempotency/exactly-once.ts';
 import { holdFingerprint } from '../idempotency/idempotency-key.ts';
@@ -15,17 +15,20 @@ export interface AuthorizeRequest extends MoneyRequest {
 export interface HoldService {
   /** Holds the amount on the user's account in that currency, exactly once per (client, key). */
   authorize(caller: Caller, key: string, request: AuthorizeRequest): Promise<MoneyResult>;
-  /** Captures all (amount null) or part of the client's own pending hold, exactly once per (client, key). */
+  /** Captures all (amount null) or part of a pending hold the caller may settle, exactly once per (client, key). */
   capture(caller: Caller, key: string, id: bigint, amount: RefundAmount | null): Promise<MoneyResult>;
-  /** Releases the client's own pending hold, exactly once per (client, key). */
+  /** Releases a pending hold the caller may settle, exactly once per (client, key). */
   void(caller: Caller, key: string, id: bigint): Promise<MoneyResult>;
 }
 
 /**
  * Holds follow the charges' exactly-once protocol (exactlyOnce: cache, else one SQL function that claims the key,
  * decides, records). Each fingerprint starts with its operation's name, so none can equal another operation's.
- * A hold belongs to the client that made it: capture and void of another client's answer authorization_not_found.
+ * A hold belongs to the client that made it: capture and void of another client's answer authorization_not_found,
+ * unless the key holds authorizations:any (an admin key does), as a Stripe platform acts on its connected accounts.
  */
+const anyHold = (caller: Caller): boolean => hasScope(caller, 'authorizations:any');
+
 export function createHoldService(db: Db, cache: ResponseCache, kept: Retention): HoldService {
   const retention = retentionIntervals(kept);
   return {
@@ -51,7 +54,8 @@ export function createHoldService(db: Db, cache: ResponseCache, kept: Retention)
       return exactlyOnce(
         cache,
         { client: caller.client, key, fingerprint },
-        (scope) => holdRepository.capture(db, { ...scope, authorizationId: id, amounts, any: false, retention }),
+        (scope) =>
+          holdRepository.capture(db, { ...scope, authorizationId: id, amounts, any: anyHold(caller), retention }),
         invalid,
       );
     },
@@ -59,7 +63,7 @@ export function createHoldService(db: Db, cache: ResponseCache, kept: Retention)
     void(caller, key, id) {
       const fingerprint = holdFingerprint('void', [id.toString()]);
       return exactlyOnce(cache, { client: caller.client, key, fingerprint }, (scope) =>
-        holdRepository.void(db, { ...scope, authorizationId: id, any: false, retention }),
+        holdRepository.void(db, { ...scope, authorizationId: id, any: anyHold(caller), retention }),
       );
     },
   };

@@ -1,8 +1,5 @@
 // The client against the real server over real HTTP: lost replies, held keys and final declines.
-import http from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import {
@@ -13,6 +10,7 @@ import {
   type RetryInfo,
 } from '../../packages/client/src/index.ts';
 import { checkInvariantsAfterFile, DATABASE_URL, KEYS, newKey, startApp } from '../helpers/app.ts';
+import { proxyDroppingFirst } from '../helpers/dropping-proxy.ts';
 
 checkInvariantsAfterFile();
 // A short lock wait, so a held key answers 409 quickly.
@@ -29,46 +27,9 @@ function recording(): { fetch: FetchLike; keys: (string | null)[] } {
   return { keys, fetch: recorder };
 }
 
-/**
- * An HTTP proxy to the server that lets the first POST /charge reach it, waits for the whole response (so the
- * charge is committed), then destroys the client's socket instead of answering: the reply is lost in transit.
- */
-async function proxyDroppingFirstCharge(target: string): Promise<{ url: string; dropped: () => string | undefined }> {
-  const upstream = new URL(target);
-  let dropped: string | undefined;
-  const agent = new http.Agent({ keepAlive: false });
-  const server = http.createServer((req, res) => {
-    const forward = http.request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
-      (reply) => {
-        const chunks: Buffer[] = [];
-        reply.on('data', (chunk: Buffer) => chunks.push(chunk));
-        reply.on('end', () => {
-          const body = Buffer.concat(chunks);
-          if (dropped === undefined && req.method === 'POST' && req.url === '/charge') {
-            dropped = body.toString();
-            req.socket.destroy();
-            return;
-          }
-          res.writeHead(reply.statusCode ?? 502, reply.headers).end(body);
-        });
-      },
-    );
-    forward.on('error', (error) => res.destroy(error));
-    req.pipe(forward);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, dropped: () => dropped };
-}
-
 test('a charge whose reply is lost is retried with the same key and returns the original result, debited once', async () => {
   const user = (await admin.users.create({ name: 'lost reply', balances: { USD: '10.00' } })).data;
-  const proxy = await proxyDroppingFirstCharge(url);
+  const proxy = await proxyDroppingFirst(url, (path) => path === '/charge');
   const attempts = recording();
   const retries: RetryInfo[] = [];
   const client = new PicoPay({
@@ -101,6 +62,41 @@ test('a charge whose reply is lost is retried with the same key and returns the 
   let entries = 0;
   for await (const tx of client.users.transactions(user.id)) entries += tx.type === 'charge' ? 1 : 0;
   assert.equal(entries, 1);
+});
+
+test('a hold and its capture whose replies are lost are retried with their keys: held once, captured once', async () => {
+  const user = (await admin.users.create({ name: 'lost hold replies', balances: { USD: '10.00' } })).data;
+  const holdProxy = await proxyDroppingFirst(url, (path) => path === '/authorizations');
+  const captureProxy = await proxyDroppingFirst(url, (path) => path.endsWith('/capture'));
+  const clientVia = (proxyUrl: string, attempts: ReturnType<typeof recording>) =>
+    new PicoPay({ baseUrl: proxyUrl, apiKey: KEYS.checkout, fetch: attempts.fetch });
+
+  const holdAttempts = recording();
+  const held = await clientVia(holdProxy.url, holdAttempts).authorizations.create({
+    user_id: user.id,
+    amount: '4.00',
+    currency: 'USD',
+  });
+  assert.ok(holdProxy.dropped() !== undefined, 'the first reply was dropped');
+  assert.equal(held.attempts, 2);
+  assert.equal(held.replayed, true);
+  assert.deepEqual(held.data, JSON.parse(holdProxy.dropped()!), 'the original hold, not a second one');
+  assert.deepEqual(holdAttempts.keys, [held.idempotencyKey, held.idempotencyKey]);
+
+  const captureAttempts = recording();
+  const captured = await clientVia(captureProxy.url, captureAttempts).authorizations.capture(held.data.id, {
+    amount: '1.50',
+  });
+  assert.equal(captured.attempts, 2);
+  assert.equal(captured.replayed, true);
+  assert.deepEqual(captured.data, JSON.parse(captureProxy.dropped()!));
+  assert.deepEqual(captureAttempts.keys, [captured.idempotencyKey, captured.idempotencyKey]);
+  const after = (await admin.users.retrieve(user.id)).data;
+  assert.deepEqual(after.balances_minor, { USD: 850 }, 'captured once');
+  assert.deepEqual(after.available_balances_minor, { USD: 850 }, 'the rest released, nothing still held');
+  let holds = 0;
+  for await (const tx of admin.users.transactions(user.id)) holds += tx.type === 'hold' ? 1 : 0;
+  assert.equal(holds, 1, 'held once');
 });
 
 test('409 idempotency_key_in_use is retried (after Retry-After) to a 200 once the other holder is gone', async () => {

@@ -9,13 +9,18 @@ const seeds = Number(process.env.NEMESIS_SEEDS ?? 3);
 const from = Number(process.env.NEMESIS_FROM ?? 1);
 
 for (let seed = from; seed < from + seeds; seed++) {
-  test(`nemesis seed ${seed}: every key decided once, money conserved`, { skip: REDIS_SKIP }, async () => {
-    const result = await runNemesis(seed);
-    summary(`12 nemesis seed=${seed}`, {
-      faults: result.faults.join(','),
-      keys: result.keys,
-      charged: result.charged,
-      byStatus: result.statuses,
-    });
-  });
+  test(
+    `nemesis seed ${seed}: every key decided once, holds settled once, money conserved`,
+    { skip: REDIS_SKIP },
+    async () => {
+      const result = await runNemesis(seed);
+      summary(`12 nemesis seed=${seed}`, {
+        faults: result.faults.join(','),
+        keys: result.keys,
+        charged: result.charged,
+        holds: result.holds,
+        byStatus: result.statuses,
+      });
+    },
+  );
 }

@@ -15,6 +15,7 @@ import {
   type Reply,
   type ServerProcess,
 } from './harness.ts';
+import { HoldPlay } from './nemesis-holds.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 const FAULTS = [
@@ -45,12 +46,15 @@ export interface NemesisResult {
   readonly faults: readonly Fault[];
   readonly keys: number;
   readonly charged: number;
+  readonly holds: number;
   readonly statuses: Record<string, number>;
 }
 
 const AMOUNTS = [100, 250, 1000] as const; // minor units
 const ROUNDS = 6;
 const PER_ROUND = 60;
+/** Of a round's requests, this share are hold operations (./nemesis-holds.ts) on the charges' account. */
+const HOLD_SHARE = 0.25;
 
 export async function runNemesis(seed: number): Promise<NemesisResult> {
   const random = prng(seed);
@@ -61,7 +65,13 @@ export async function runNemesis(seed: number): Promise<NemesisResult> {
   viaProxy.port = String(proxy.port);
   let redis: RedisServer | undefined = await startRedisServer();
   const redisPort = redis.port;
-  const env = { DATABASE_URL: viaProxy.toString(), REDIS_URL: redis.url, DB_CONNECT_TIMEOUT_MS: '1000' };
+  const env = {
+    DATABASE_URL: viaProxy.toString(),
+    REDIS_URL: redis.url,
+    DB_CONNECT_TIMEOUT_MS: '1000',
+    // The sweeper releases the 1-second holds nobody settles, between and during the faults.
+    HOLD_SWEEP_INTERVAL_MS: '200',
+  };
   let server: ServerProcess = await startServer(env);
   const port = server.port;
   const faults: Fault[] = [];
@@ -70,6 +80,12 @@ export async function runNemesis(seed: number): Promise<NemesisResult> {
   const statuses: Reply[] = [];
   try {
     const userId = await createFundedUser(server.url, '100000.00');
+    const holds = new HoldPlay(
+      random,
+      () => server.url,
+      userId,
+      (reply) => statuses.push(reply),
+    );
     const send = async (key: string): Promise<void> => {
       const reply = await charge(server.url, userId, (amountOf.get(key)! / 100).toFixed(2), key);
       replies.set(key, [...(replies.get(key) ?? []), reply]);
@@ -79,7 +95,8 @@ export async function runNemesis(seed: number): Promise<NemesisResult> {
       const fault = pick(FAULTS);
       faults.push(fault);
       const known = [...amountOf.keys()];
-      const batch = Array.from({ length: PER_ROUND }, () => {
+      const batch = Array.from({ length: PER_ROUND }, (): string | (() => Promise<void>) => {
+        if (random() < HOLD_SHARE) return random() < 0.3 ? () => holds.replayOne() : () => holds.play();
         if (known.length > 0 && random() < 0.3) return pick(known);
         const key = newKey();
         amountOf.set(key, pick(AMOUNTS));
@@ -90,7 +107,8 @@ export async function runNemesis(seed: number): Promise<NemesisResult> {
       await inParallel(batch.length, 15, async (i) => {
         // The fault strikes a fifth of the way into the batch, while requests are in flight.
         if (++sent === Math.ceil(PER_ROUND / 5)) faultDone = inject(fault);
-        await send(batch[i]!);
+        const task = batch[i]!;
+        await (typeof task === 'string' ? send(task) : task());
       });
       await faultDone;
       if (server.child.exitCode !== null || server.child.signalCode !== null) server = await startServer(env, port);
@@ -103,9 +121,13 @@ export async function runNemesis(seed: number): Promise<NemesisResult> {
       );
       await inParallel(undecided.length, 10, (i) => send(undecided[i]!));
     }
+    await holds.decideAll();
     const context = `seed ${seed}, faults ${faults.join(',')}`;
-    let expected = 10_000_000;
+    const held = await holds.check(context);
+    let expected = 10_000_000 - held.capturedMinor;
     const truth = await ledgerOf(userId);
+    for (const key of held.captureKeys)
+      assert.equal(truth.keysWithEntry.get(key), 1, `${context}: capture ${key} once`);
     for (const [key, list] of replies) {
       const decided = list.filter((r) => r.status >= 200 && r.status < 500);
       assert.ok(decided.length > 0, `${context}: key ${key} ends with a decision`);
@@ -114,7 +136,8 @@ export async function runNemesis(seed: number): Promise<NemesisResult> {
       assert.equal(truth.keysWithEntry.get(key), 1, `${context}: key ${key} charged exactly once`);
       expected -= amountOf.get(key)!;
     }
-    assert.equal(truth.chargeEntries, amountOf.size, `${context}: no entry without its key`);
+    const entries = amountOf.size + held.captureKeys.size;
+    assert.equal(truth.chargeEntries, entries, `${context}: no entry without its key (charges and captures)`);
     assert.equal(truth.balanceMinor, expected, `${context}: money conserved`);
     await assertLedgerInvariants();
     return {
@@ -122,6 +145,7 @@ export async function runNemesis(seed: number): Promise<NemesisResult> {
       faults,
       keys: amountOf.size,
       charged: truth.chargeEntries,
+      holds: holds.count,
       statuses: countBy(statuses, (r) => r.status),
     };
   } finally {

@@ -4,6 +4,7 @@ import type { CacheEvents } from '../../idempotency/response-cache.ts';
 import type { BatchEvents } from '../../payments/batcher.ts';
 import { SHED_REASONS, type Shed } from '../app/admission.ts';
 import type { AuthEvents } from '../app/auth.ts';
+import { holdMetrics, type HoldMetrics } from './hold-metrics.ts';
 
 /** The original service's label values, exactly: every authenticated charge request lands in one of them. */
 export type ChargeStatus = 'success' | 'idempotent_hit' | 'insufficient_balance' | 'failed';
@@ -28,6 +29,8 @@ export interface Metrics {
   readonly readyProbes: Counter;
   /** Failed authentications, and requests answered 429 by the failed-authentication throttle. */
   readonly authEvents: AuthEvents;
+  /** Hold requests and the state changes of holds (src/holds). */
+  readonly holds: HoldMetrics;
 }
 
 // 0.5 ms to 10 s: a cache replay is sub-millisecond, a stuck lock is seconds.
@@ -170,6 +173,7 @@ export function createMetrics(pool: Db): Metrics {
     batchEvents: batchEvents(registry, shed),
     shed,
     authEvents: authEvents(registry),
+    holds: holdMetrics(registry),
     readyProbes: new Counter({
       name: 'ready_probes_total',
       help: 'Database probes run for GET /ready (refreshed at most once a second)',

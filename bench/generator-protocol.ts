@@ -11,10 +11,14 @@ export type GeneratorCommand =
   | { kind: 'init'; origin: number; apiKey: string; users: readonly number[]; sockets: number }
   /** Opens that many keep-alive connections to the target before a load. */
   | { kind: 'warm'; target: string; sockets: number }
-  /** record: count the requests in the timeline and keep their keys (false for the generator's self-check). */
-  | { kind: 'open'; target: string; rate: number; seconds: number; record: boolean }
-  | { kind: 'closed'; target: string; connections: number; seconds: number; record: boolean }
-  | { kind: 'report' };
+  /**
+   * record: count the requests in the timeline and keep their keys (false for the generator's self-check); keys:
+   * false keeps no keys (a long soak), default as record.
+   */
+  | { kind: 'open'; target: string; rate: number; seconds: number; record: boolean; keys?: boolean }
+  | { kind: 'closed'; target: string; connections: number; seconds: number; record: boolean; keys?: boolean }
+  /** The timeline so far; clear: hand over and forget the seconds already over (a long soak reports as it goes). */
+  | { kind: 'report'; clear?: boolean };
 
 /** One phase's requests, all answered. Latencies in ms from each request's scheduled send time. */
 export interface PhaseResult {

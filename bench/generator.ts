@@ -55,7 +55,7 @@ function classify(status: number, body: string): Outcome {
 }
 
 /** One charge; `scheduled` is when it should have gone (epoch ms). Resolves when it is answered or failed. */
-function send(target: URL, scheduled: number, tally: Tally, record: boolean): Promise<void> {
+function send(target: URL, scheduled: number, tally: Tally, record: boolean, keep = record): Promise<void> {
   const key = randomUUID();
   const user = users[Math.floor(Math.random() * users.length)]!;
   const body = `{"user_id":${user},"amount":"0.01","currency":"USD"}`;
@@ -76,8 +76,8 @@ function send(target: URL, scheduled: number, tally: Tally, record: boolean): Pr
       tally.latencies[outcome].push(at - scheduled);
       if (record) {
         second(at)[outcome].push(at - scheduled);
-        keys[outcome].push(key);
       }
+      if (keep) keys[outcome].push(key);
       resolve();
     };
     const req = http.request(
@@ -115,7 +115,7 @@ function send(target: URL, scheduled: number, tally: Tally, record: boolean): Pr
 }
 
 /** `rate` requests per second on schedule for `seconds`; resolves when every one of them is answered. */
-async function openLoop(target: URL, rate: number, durationS: number, tally: Tally, record: boolean): Promise<void> {
+async function openLoop(target: URL, rate: number, durationS: number, tally: Tally, record: boolean, keep: boolean) {
   const start = now();
   const total = Math.round(rate * durationS);
   const pending: Promise<void>[] = [];
@@ -124,7 +124,7 @@ async function openLoop(target: URL, rate: number, durationS: number, tally: Tal
     const tick = (): void => {
       const t = now();
       for (; i < total && start + (i * 1000) / rate <= t; i++) {
-        pending.push(send(target, start + (i * 1000) / rate, tally, record));
+        pending.push(send(target, start + (i * 1000) / rate, tally, record, keep));
       }
       if (i < total) setTimeout(tick, 1);
       else done();
@@ -184,13 +184,18 @@ async function run(command: GeneratorCommand): Promise<GeneratorReply> {
     return { kind: 'ok' };
   }
   if (command.kind === 'report') {
-    const list = [...seconds.values()].sort((a, b) => a.second - b.second);
+    const current = Math.floor((now() - origin) / 1000);
+    const list = [...seconds.values()]
+      .filter((s) => !command.clear || s.second < current)
+      .sort((a, b) => a.second - b.second);
+    if (command.clear) for (const s of list) seconds.delete(s.second);
     return { kind: 'report', seconds: list, keys };
   }
   const tally = newTally();
   const target = new URL(command.target);
   const started = now();
-  if (command.kind === 'open') await openLoop(target, command.rate, command.seconds, tally, command.record);
+  const keep = command.keys ?? command.record;
+  if (command.kind === 'open') await openLoop(target, command.rate, command.seconds, tally, command.record, keep);
   else await closedLoop(target, command.connections, command.seconds, tally, command.record);
   const l = tally.latencies;
   return {

@@ -1,7 +1,7 @@
 // What the overload and soak benches watch on the server while the generator loads it, from the bench process (its
-// own event loop, apart from the generator's): RSS and CPU from /proc, event-loop delay and shed counts from
+// own event loop, apart from the generator's): RSS and CPU from /proc, event-loop delay and pool waiters from
 // /metrics (prom-client resets its event-loop histogram at each scrape, so a scrape a second is a per-second figure),
-// and /health every 100 ms on a connection of its own, timed from the scheduled probe time.
+// and /health every 100 ms on a connection of its own.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
@@ -86,22 +86,27 @@ export function startProbes(target: string, serverPid: number, generatorPid: num
   const healthAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const metricsAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-  // /health every 100 ms on one connection: a late answer delays the next probe, whose time counts from its slot.
+  // /health every 100 ms on one connection, each probe timed from its own send, as a health checker sees it. A probe
+  // slower than 100 ms is followed by the next at once (the slots it covered are skipped, not queued): timed from
+  // the slots, one connection would add each slow probe's excess to all that follow, without bound.
   const health = (async () => {
     let slot = now();
     while (!stopped) {
+      const sent = now();
       try {
-        const r = await get(healthAgent, `${target}/health`, slot);
-        at(slot).healthMs.push(r.status === 200 ? r.ms : Number.POSITIVE_INFINITY);
+        const r = await get(healthAgent, `${target}/health`, sent);
+        at(sent).healthMs.push(r.status === 200 ? r.ms : Number.POSITIVE_INFINITY);
       } catch {
-        at(slot).healthMs.push(Number.POSITIVE_INFINITY);
+        at(sent).healthMs.push(Number.POSITIVE_INFINITY);
       }
-      slot += 100;
+      slot = Math.max(slot + 100, now());
       const wait = slot - now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
   })();
 
+  // A first scrape resets the server's event-loop histogram, so the first sample covers its own second only.
+  get(metricsAgent, `${target}/metrics`, now()).catch(() => {});
   let lastTicks = { server: cpuTicks(serverPid), generator: cpuTicks(generatorPid), t: now() };
   let scraping = false;
   const everySecond = setInterval(() => {

@@ -16,7 +16,8 @@ import { mergeTimeline, timeChart, timelineTable, type Phase, type TimelineRow }
 
 const { values } = parseArgs({
   options: {
-    'warmup-seconds': { type: 'string', default: '3' },
+    // Long enough for a cold server (JIT, new pool connections) that the capacity phase is not measured low.
+    'warmup-seconds': { type: 'string', default: '5' },
     'capacity-seconds': { type: 'string', default: '10' },
     'load-seconds': { type: 'string', default: '30' },
     factor: { type: 'string', default: '2' },
@@ -114,6 +115,8 @@ try {
     load: loadResult,
     recovery,
     recoverySeconds: n('recovery-seconds'),
+    rate,
+    loadSeconds: n('load-seconds'),
     drainMs: Math.max(0, loadResult.lastAnswer - loadStop),
     healthMs: probeSeconds.filter((p) => p.second >= loadFrom).flatMap((p) => p.healthMs),
     ledger,

@@ -12,7 +12,8 @@ import { API_KEY, CLIENT, startTarget } from './load-target.ts';
 import { overloadTargets, targetsTable } from './overload-targets.ts';
 import { startProbes } from './probes.ts';
 import { writeResults } from './report.ts';
-import { mergeTimeline, timeChart, timelineTable, type Phase, type TimelineRow } from './timeline.ts';
+import { mergeTimeline, phaseTable, summarisePhases, timeChart, timelineTable } from './timeline.ts';
+import type { Phase, TimelineRow } from './timeline.ts';
 
 const { values } = parseArgs({
   options: {
@@ -122,7 +123,8 @@ try {
     ledger,
   });
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: totalmem() / 2 ** 30 };
-  process.stdout.write(`\n${timelineTable(rows)}\n\n${targetsTable(targets)}\n\n`);
+  const phaseSummaries = summarisePhases(report.seconds, probeSeconds, phases);
+  process.stdout.write(`\n${timelineTable(rows)}\n\n${phaseTable(phaseSummaries)}\n\n${targetsTable(targets)}\n\n`);
   const stamp = `overload-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const generatorCheck = generatorSummary(rate, selfCheck, report.seconds, rows);
   process.stdout.write(`generator: ${generatorCheck.text}\n`);
@@ -144,6 +146,7 @@ try {
       generatorCheck,
       ledger: { ...ledger, violations: ledger.violations.slice(0, 20) },
       targets,
+      phaseSummaries,
       timeline: rows,
     },
     chart(

@@ -167,3 +167,74 @@ ${out.join('\n')}
 </svg>
 `;
 }
+
+export interface PhaseSummary {
+  readonly phase: string;
+  readonly seconds: number;
+  readonly sent: number;
+  readonly acceptedPerS: number;
+  readonly shedPerS: number;
+  readonly unknown: number;
+  readonly errors: number;
+  readonly acceptedP50Ms: number | null;
+  readonly acceptedP99Ms: number | null;
+  readonly shedP99Ms: number | null;
+  readonly rssMaxMb: number | null;
+  readonly loopMaxMs: number | null;
+  readonly healthP99Ms: number | null;
+}
+
+/** One line per phase, percentiles over all of the phase's answers (by the second they arrived). */
+export function summarisePhases(gen: readonly SecondRaw[], probes: readonly ProbeSecond[], phases: readonly Phase[]) {
+  return phases.map((ph): PhaseSummary => {
+    const inPhase = <T extends { second: number }>(xs: readonly T[]): T[] =>
+      xs.filter((x) => x.second >= ph.from && x.second < ph.to);
+    const g = inPhase(gen);
+    const p = inPhase(probes);
+    const seconds = Math.max(1, ph.to - ph.from);
+    const all = (pick: (s: SecondRaw) => number[]): number[] => g.flatMap(pick);
+    const max = (xs: (number | null)[]): number | null => {
+      const ok = xs.filter((x): x is number => x !== null);
+      return ok.length === 0 ? null : Math.max(...ok);
+    };
+    return {
+      phase: ph.name,
+      seconds,
+      sent: g.reduce((n, s) => n + s.sent, 0),
+      acceptedPerS: all((s) => s.accepted).length / seconds,
+      shedPerS: all((s) => s.shed).length / seconds,
+      unknown: all((s) => s.unknown).length,
+      errors: all((s) => s.error).length,
+      acceptedP50Ms: percentile(
+        all((s) => s.accepted),
+        50,
+      ),
+      acceptedP99Ms: percentile(
+        all((s) => s.accepted),
+        99,
+      ),
+      shedP99Ms: percentile(
+        all((s) => s.shed),
+        99,
+      ),
+      rssMaxMb: max(p.map((s) => s.rssMb)),
+      loopMaxMs: max(p.map((s) => s.loopMaxMs)),
+      healthP99Ms: percentile(
+        p.flatMap((s) => s.healthMs),
+        99,
+      ),
+    };
+  });
+}
+
+export function phaseTable(summaries: readonly PhaseSummary[]): string {
+  const header =
+    '| phase | s | sent | ok/s | shed/s | unknown | other | ok p50 | ok p99 | shed p99 | RSS max | loop max | health p99 |';
+  const rows = summaries.map(
+    (s) =>
+      `| ${s.phase} | ${s.seconds} | ${s.sent} | ${f(s.acceptedPerS)} | ${f(s.shedPerS)} | ${s.unknown} | ${s.errors} | ` +
+      `${f(s.acceptedP50Ms, 1)} | ${f(s.acceptedP99Ms, 1)} | ${f(s.shedP99Ms, 1)} | ${f(s.rssMaxMb)} | ` +
+      `${f(s.loopMaxMs, 1)} | ${f(s.healthP99Ms, 1)} |`,
+  );
+  return [header, '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|', ...rows].join('\n');
+}

@@ -34,6 +34,8 @@ export interface PhaseResult {
   /** p99 over accepted and outcome_unknown answers: every request that was let in. */
   readonly admittedP99: number | null;
   readonly shedP99: number | null;
+  /** The 'error' answers by `<status> <problem code>` or socket error message. */
+  readonly errorKinds: Record<string, number>;
 }
 
 /** Raw per-second samples, in the generator (by the second the answer came, or the request was sent). */

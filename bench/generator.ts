@@ -40,11 +40,14 @@ interface Tally {
   readonly latencies: Record<Outcome, number[]>;
   sent: number;
   lastAnswer: number;
+  /** What the 'error' answers were: `<status> <code>`, or the socket error's message. */
+  readonly errorKinds: Record<string, number>;
 }
 const newTally = (): Tally => ({
   latencies: { accepted: [], shed: [], unknown: [], error: [] },
   sent: 0,
   lastAnswer: 0,
+  errorKinds: {},
 });
 
 function classify(status: number, body: string): Outcome {
@@ -68,9 +71,10 @@ function send(target: URL, scheduled: number, tally: Tally, record: boolean, kee
   }
   return new Promise((resolve) => {
     let settled = false;
-    const finish = (outcome: Outcome): void => {
+    const finish = (outcome: Outcome, kind = ''): void => {
       if (settled) return;
       settled = true;
+      if (outcome === 'error') tally.errorKinds[kind] = (tally.errorKinds[kind] ?? 0) + 1;
       const at = now();
       tally.lastAnswer = Math.max(tally.lastAnswer, at);
       tally.latencies[outcome].push(at - scheduled);
@@ -103,13 +107,15 @@ function send(target: URL, scheduled: number, tally: Tally, record: boolean, kee
           let text = '';
           res.setEncoding('utf8');
           res.on('data', (d: string) => (text += d));
-          res.on('end', () => finish(classify(status, text)));
+          res.on('end', () =>
+            finish(classify(status, text), `${status} ${/"code":"([a-z_]+)"/.exec(text)?.[1] ?? ''}`),
+          );
         }
-        res.on('error', () => finish('error'));
+        res.on('error', (e) => finish('error', e.message));
       },
     );
     req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error('timeout')));
-    req.on('error', () => finish('error'));
+    req.on('error', (e) => finish('error', e.message));
     req.end(body);
   });
 }
@@ -209,6 +215,7 @@ async function run(command: GeneratorCommand): Promise<GeneratorReply> {
     acceptedMax: percentile(l.accepted, 100),
     admittedP99: percentile([...l.accepted, ...l.unknown], 99),
     shedP99: percentile(l.shed, 99),
+    errorKinds: tally.errorKinds,
   };
 }
 

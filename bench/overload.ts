@@ -124,10 +124,14 @@ try {
   });
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: totalmem() / 2 ** 30 };
   const phaseSummaries = summarisePhases(report.seconds, probeSeconds, phases);
-  process.stdout.write(`\n${timelineTable(rows)}\n\n${phaseTable(phaseSummaries)}\n\n${targetsTable(targets)}\n\n`);
+  // The seconds of the self-check and of opening the connections belong to no phase: not printed, not charted.
+  const shown = rows.filter((r) => r.phase !== '');
+  process.stdout.write(`\n${timelineTable(shown)}\n\n${phaseTable(phaseSummaries)}\n\n${targetsTable(targets)}\n\n`);
   const stamp = `overload-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const generatorCheck = generatorSummary(rate, selfCheck, report.seconds, rows);
   process.stdout.write(`generator: ${generatorCheck.text}\n`);
+  const kinds = (r: PhaseResult): string => JSON.stringify(r.errorKinds);
+  process.stdout.write(`other answers: load ${kinds(loadResult)}, recovery ${kinds(recovery)}\n`);
   const files = await writeResults(
     path.join(root, 'bench', 'results'),
     stamp,
@@ -150,8 +154,8 @@ try {
       timeline: rows,
     },
     chart(
-      rows,
-      phases,
+      rows.filter((r) => r.second >= loadFrom - 2),
+      phases.filter((p) => p.name !== 'capacity'),
       `PicoPay overload ${stamp.slice(9)}: ${rate}/s open loop (${n('factor')} × ${Math.round(capacity)}/s)`,
     ),
   );

@@ -1,5 +1,6 @@
 // `npm run bench [-- --duration 10 --warmup 3 --connections 64]`: PicoPay against its own baselines, in one run on
 // one machine, so every figure is a ratio measured under the same conditions.
+// `npm run bench -- overload [options]`: the overload scenario instead (bench/overload.ts, issue 13).
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,6 +13,12 @@ import { pgbenchAvailable, pgbenchBaseline } from './pgbench-baseline.ts';
 import { sqlBaseline } from './sql-baseline.ts';
 import { measureReplication, patroniSkipReason } from './ha-cluster.ts';
 import { authorizeCaptureRows } from './hold-pairs.ts';
+
+if (process.argv[2] === 'overload') {
+  process.argv.splice(2, 1);
+  await import('./overload.ts');
+  process.exit();
+}
 
 const { values } = parseArgs({
   options: {

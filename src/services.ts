@@ -9,6 +9,7 @@ import { createCacheSigner } from './idempotency/cache-signature.ts';
 import { createResponseCache, type CacheEvents } from './idempotency/response-cache.ts';
 import { EPHEMERAL_KEY_NOTE, generateSigningKey } from './idempotency/signing-keys.ts';
 import { createChargeBatcher } from './payments/batcher.ts';
+import { createLoneChargeGate } from './payments/lone-charges.ts';
 import { createPaymentRepository } from './payments/repository.ts';
 import { createPaymentService } from './payments/service.ts';
 import { createMetrics, type Metrics } from './plugins/external/metrics.ts';
@@ -130,7 +131,12 @@ export function createServices(
   const batcher = config.batchEnabled
     ? createChargeBatcher(db, batchSettings, metrics.batchEvents, repository)
     : undefined;
-  const payments = createPaymentService({ db, cache, batcher, repository });
+  // Unbatched, a charge waits for a pool connection here (until its deadline) rather than in pg's pool (whose bound
+  // is DB_CONNECT_TIMEOUT_MS): a burst is served at the database's pace instead of answered 503 database_unavailable.
+  const loneCharges = config.batchEnabled
+    ? undefined
+    : createLoneChargeGate(config.dbPoolSize, batchSettings.maxQueued, () => metrics.shed('queue'));
+  const payments = createPaymentService({ db, cache, batcher, loneCharges, repository });
   const purger = purgerFor(config, db, retention, metrics, log);
   return {
     deps: { config, db, reads, cache, payments, metrics, version },

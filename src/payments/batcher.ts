@@ -44,7 +44,7 @@ interface Waiting {
 }
 
 /** A FIFO with O(1) push and shift (Array#shift is O(n)); the consumed head is compacted away now and then. */
-class Queue<T> {
+export class Queue<T> {
   #items: T[] = [];
   #head = 0;
   get length(): number {

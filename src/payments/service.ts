@@ -4,6 +4,7 @@ import { exactlyOnce } from '../idempotency/exactly-once.ts';
 import { fingerprint, refundFingerprint } from '../idempotency/idempotency-key.ts';
 import type { ResponseCache } from '../idempotency/response-cache.ts';
 import type { ChargeBatcher } from './batcher.ts';
+import type { LoneChargeGate } from './lone-charges.ts';
 import { minorByExponent, unfitAmountFailure } from './refund-amount.ts';
 import { paymentRepository, type PaymentRepository } from './repository.ts';
 import type { MoneyRequest, MoneyResult, RefundRequest } from './types.ts';
@@ -24,6 +25,8 @@ export interface PaymentServiceDeps {
   readonly repository?: PaymentRepository;
   /** Group commit for charges (BATCH_ENABLED); without it each charge is its own transaction. */
   readonly batcher?: ChargeBatcher;
+  /** Without a batcher: bounds the charges at the pool at once, queueing the rest until their deadline. */
+  readonly loneCharges?: LoneChargeGate;
 }
 
 /**
@@ -32,15 +35,17 @@ export interface PaymentServiceDeps {
  */
 export function createPaymentService(deps: PaymentServiceDeps): PaymentService {
   const repository = deps.repository ?? paymentRepository;
-  const { cache, db, batcher } = deps;
+  const { cache, db, batcher, loneCharges } = deps;
 
   return {
     charge(caller, key, request, deadline) {
       const call = { client: caller.client, key, fingerprint: fingerprint({ operation: 'charge', ...request }) };
       return exactlyOnce(cache, call, (scope) =>
-        batcher === undefined
-          ? repository.charge(db, { ...scope, ...request })
-          : batcher.charge({ ...scope, ...request }, deadline),
+        batcher !== undefined
+          ? batcher.charge({ ...scope, ...request }, deadline)
+          : loneCharges !== undefined
+            ? loneCharges.run(() => repository.charge(db, { ...scope, ...request }), deadline)
+            : repository.charge(db, { ...scope, ...request }),
       );
     },
 

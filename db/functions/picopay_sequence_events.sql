@@ -3,8 +3,9 @@
 -- and each call is its own transaction, so a number handed out is committed before the next call hands out a larger
 -- one: a reader that has seen seq N will never later find a new event below N. Events of transactions still in
 -- flight are invisible here and get their number on a later pass.
--- lag_ms: how long the oldest event of this pass waited between its commit-time created_at and publication (NULL when
--- none was sequenced); the server's event_publication_lag_seconds.
+-- lag_ms: the age at publication of the oldest event of this pass (from its created_at, the start of the transaction
+-- that wrote it, so the movement's own duration is included; NULL when none was sequenced): the server's
+-- event_publication_lag_seconds.
 CREATE OR REPLACE FUNCTION picopay_sequence_events(p_limit integer, OUT sequenced integer, OUT ran boolean,
   OUT lag_ms double precision)
 LANGUAGE plpgsql

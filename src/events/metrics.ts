@@ -19,7 +19,7 @@ export function createEventMetrics(registry: Registry): EventMetrics {
     }),
     publicationLag: new Histogram({
       name: 'event_publication_lag_seconds',
-      help: 'Per sequencer pass, the age of its oldest event when published (commit to visibility in the feed)',
+      help: 'Per sequencer pass, the age of its oldest event when published (from its transaction start to the feed)',
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),

@@ -42,6 +42,8 @@ CREATE TABLE webhook_attempts (
   attempted_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
+-- The purge of attempts older than WEBHOOK_ATTEMPT_RETENTION (picopay_webhook_purge_attempts).
+CREATE INDEX webhook_attempts_attempted_at ON webhook_attempts (attempted_at);
 
 -- Down Migration
 DROP TABLE IF EXISTS webhook_attempts;

@@ -94,6 +94,8 @@ export interface WebhookSettings {
   readonly webhookRelayIntervalMs: number;
   /** Endpoints one instance delivers to at the same time. */
   readonly webhookConcurrency: number;
+  /** How long delivery attempts stay in the log (GET /webhook-endpoints/{id}/deliveries). */
+  readonly webhookAttemptRetentionMs: number;
 }
 
 const ALLOWLIST_ENTRY = /^([a-z0-9_.-]{1,253}|\[[0-9a-f:.]{2,45}\])(:\d{1,5})?$/;
@@ -117,5 +119,6 @@ export function webhooksFrom(env: Env): WebhookSettings {
     webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
     webhookRelayIntervalMs: int(env, 'WEBHOOK_RELAY_INTERVAL_MS', 1000, 0, 3_600_000),
     webhookConcurrency: int(env, 'WEBHOOK_CONCURRENCY', 10, 1, 1000),
+    webhookAttemptRetentionMs: duration(env, 'WEBHOOK_ATTEMPT_RETENTION', 30 * DAY_MS, 1000, 3650 * DAY_MS),
   };
 }

@@ -5,7 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { checkWebhookUrl, type Resolver, type Target } from './url-guard.ts';
+import { checkWebhookUrl, type Checked, type Resolver, type Target } from './url-guard.ts';
 
 const RESPONSE_BYTES = 4096;
 
@@ -88,8 +88,15 @@ function post(target: Target, headers: Record<string, string>, body: string, tim
 export async function deliver(delivery: Delivery, options: DeliverOptions, now = new Date()): Promise<Outcome> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
-  const checked = await checkWebhookUrl(delivery.url, options.allowlist, options.resolve);
-  if (!checked.ok) return { delivered: false, status: undefined, error: `refused: ${checked.reason}`, durationMs: 0 };
+  // The name's lookup counts against the timeout too: getaddrinfo has no bound of its own.
+  let timer: NodeJS.Timeout | undefined;
+  const slow = new Promise<Checked>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, reason: 'host lookup timed out' }), options.timeoutMs);
+  });
+  const checked = await Promise.race([checkWebhookUrl(delivery.url, options.allowlist, options.resolve), slow]);
+  clearTimeout(timer);
+  if (!checked.ok)
+    return { delivered: false, status: undefined, error: `refused: ${checked.reason}`, durationMs: elapsed() };
   const headers = signedHeaders(delivery, now);
   const { status, error } = await post(checked.target, headers, delivery.body, options.timeoutMs, options.signal);
   const delivered = status !== undefined && status >= 200 && status < 300;

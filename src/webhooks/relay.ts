@@ -8,6 +8,9 @@ import { webhookRepository as repo, type Claimed, type PublishedEvent } from './
 /** Events delivered per claim; then the endpoint is released (and claimed again at once if more are waiting). */
 const BATCH = 100;
 const MAX_RETRY_MS = 3_600_000;
+/** The attempt log's purge: at most this many rows, at most once a minute per instance. */
+const PURGE_BATCH = 1000;
+const PURGE_EVERY_MS = 60_000;
 
 export interface RelaySettings {
   readonly intervalMs: number;
@@ -16,6 +19,7 @@ export interface RelaySettings {
   readonly retryBaseMs: number;
   readonly retryPeriodMs: number;
   readonly allowlist: readonly string[];
+  readonly attemptRetentionMs: number;
 }
 
 export interface Relay {
@@ -130,7 +134,17 @@ export function startRelay(db: Db, settings: RelaySettings, metrics: WebhookMetr
     void p.finally(() => inFlight.delete(p));
   };
 
+  let purged = 0;
+  async function purge(): Promise<void> {
+    if (Date.now() - purged < PURGE_EVERY_MS) return;
+    purged = Date.now();
+    await repo.purgeAttempts(db, settings.attemptRetentionMs, PURGE_BATCH).catch((error: unknown) => {
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'webhook attempt purge failed');
+    });
+  }
+
   async function claim(): Promise<void> {
+    await purge();
     const free = settings.concurrency - inFlight.size;
     if (free <= 0 || stopping.signal.aborted) return;
     try {

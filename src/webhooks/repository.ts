@@ -159,6 +159,13 @@ export const webhookRepository = {
   async release(db: Db, endpointId: bigint, owner: string, skipTo: bigint | null): Promise<void> {
     await db.query('SELECT picopay_webhook_release($1, $2, $3)', [endpointId.toString(), owner, skipTo?.toString()]);
   },
+  async purgeAttempts(db: Db, retentionMs: number, limit: number): Promise<number> {
+    const { rows } = await db.query<{ n: number }>('SELECT picopay_webhook_purge_attempts($1::interval, $2) AS n', [
+      `${retentionMs} milliseconds`,
+      limit,
+    ]);
+    return rows[0]!.n;
+  },
   /** Per enabled endpoint: the age of the oldest published event of its types it has not received (metrics). */
   async backlog(db: Db): Promise<{ id: bigint; age_seconds: number }[]> {
     const { rows } = await db.query<{ id: bigint; age_seconds: number }>(

@@ -141,6 +141,7 @@ function relayWith(app: FastifyInstance, deps: RouteDeps): void {
         retryBaseMs: c.webhookRetryBaseMs,
         retryPeriodMs: c.webhookRetryPeriodMs,
         allowlist: c.webhookUrlAllowlist,
+        attemptRetentionMs: c.webhookAttemptRetentionMs,
       },
       metrics,
       app.log,

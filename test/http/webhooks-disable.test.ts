@@ -55,4 +55,10 @@ test('an endpoint failing for longer than WEBHOOK_RETRY_PERIOD is disabled, with
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
   assert.match(metrics, /^webhook_endpoints_disabled_total 1$/m);
   assert.match(metrics, /^webhook_deliveries_total\{result="failed"\} [1-9]/m);
+  // The log's retention: attempts older than WEBHOOK_ATTEMPT_RETENTION go, newer ones stay.
+  await db.query(`UPDATE webhook_attempts SET attempted_at = now() - interval '31 days' WHERE endpoint_id = $1`, [id]);
+  const purged = await db.query(`SELECT picopay_webhook_purge_attempts('30 days', 1000) AS n`);
+  assert.equal(purged.rows[0].n, attempts);
+  const left = await db.query('SELECT count(*)::int AS n FROM webhook_attempts WHERE endpoint_id = $1', [id]);
+  assert.equal(left.rows[0].n, 0);
 });

@@ -175,6 +175,8 @@ describe('the relay', () => {
       10_000,
       'failed attempts on the closed port',
     );
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, new RegExp(`^webhook_oldest_undelivered_seconds\\{endpoint="${made.id}"\\} `, 'm'));
     await receiver.reopen();
     after(() => receiver.close());
     await until(() => new Set(receiver.delivered()).size >= 4, 30_000, 'deliveries after the receiver came back');

@@ -2,6 +2,9 @@
 // resolve to any refused address, the allowlist, and the pinned lookup: a delivery connects to the address checked.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { deliver } from '../../src/webhooks/deliver.ts';
 import { checkWebhookUrl, isPublicAddress } from '../../src/webhooks/url-guard.ts';
@@ -94,4 +97,31 @@ test('the WEBHOOK_* settings are validated, with their defaults', () => {
     { WEBHOOK_RETRY_BASE_MS: '-1' },
   ])
     assert.throws(() => loadConfig(bad), ConfigError, JSON.stringify(bad));
+});
+
+test('a redirect is a failed attempt (not followed); a large answer is cut after a few KB', async () => {
+  let followed = 0;
+  const server = http.createServer((req, res) => {
+    if (req.url === '/moved') return void res.writeHead(302, { location: '/target' }).end();
+    if (req.url === '/target') return void (followed++, res.writeHead(200).end());
+    // 2xx with an endless body: the relay reads a few KB, then drops the connection.
+    res.writeHead(200);
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const pump = (): void => {
+      while (res.write(chunk));
+      res.once('drain', pump);
+    };
+    res.on('close', () => res.removeAllListeners('drain'));
+    pump();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  after(() => server.close());
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const delivery = (path: string) => ({ url: base + path, secret: 'whsec_c2VjcmV0', webhookId: 'evt_9', body: '{}' });
+  const options = { timeoutMs: 5000, allowlist: ['127.0.0.1'] };
+  const moved = await deliver(delivery('/moved'), options);
+  assert.deepEqual([moved.delivered, moved.status, followed], [false, 302, 0]);
+  const large = await deliver(delivery('/large'), options);
+  assert.deepEqual([large.delivered, large.status], [true, 200]);
 });

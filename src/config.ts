@@ -23,12 +23,7 @@ export type { ApiKeyEntry } from './auth/key-config.ts';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export interface Config
-  extends RetentionSettings,
-    OverloadBounds,
-    HoldSettings,
-    EventSettings,
-    WebhookSettings {
+export interface Config extends RetentionSettings, OverloadBounds, HoldSettings, EventSettings, WebhookSettings {
   readonly nodeEnv: string;
   readonly production: boolean;
   readonly host: string;

@@ -56,17 +56,11 @@ BEGIN
   -- Holds: authorize, capture, void, and the server's sweeper of expired holds (all SECURITY DEFINER).
   EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_authorize, picopay_capture, picopay_void, picopay_expire_holds
                   TO %I', app);
-<<<<<<< HEAD
   -- Events: the server's sequencer publishes committed events, the purge deletes those past EVENT_RETENTION
   -- (SECURITY DEFINER).
   EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_sequence_events, picopay_purge_events TO %I', app);
-  -- Webhooks: the admin API's create and delete, and the relay's claim, record and release (SECURITY DEFINER).
-=======
-  -- Events: the server's sequencer publishes committed events (SECURITY DEFINER).
-  EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_sequence_events TO %I', app);
   -- Webhooks: the admin API's create and delete, the relay's claim, record and release, and its purge of old
   -- attempts (all SECURITY DEFINER).
->>>>>>> webhooks
   EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_webhook_create, picopay_webhook_delete, picopay_webhook_claim,
                   picopay_webhook_record, picopay_webhook_release, picopay_webhook_purge_attempts TO %I', app);
   -- The admin API reads endpoints (every column but the signing secret, which only the relay's claim returns) and

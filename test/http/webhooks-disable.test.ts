@@ -11,6 +11,9 @@ after(async () => {
   const cleanup = new pg.Client({ connectionString: DATABASE_URL });
   await cleanup.connect();
   await cleanup.query('DELETE FROM webhook_endpoints WHERE id = ANY ($1::bigint[])', [created]);
+  // The synthetic events this file published (no movement behind them) go too: `npm run verify` pairs events with
+  // movements, and the next files check it.
+  await cleanup.query(`DELETE FROM events WHERE type <> 'charge.declined' AND (data::json ->> 'id') IS NULL`);
   await cleanup.end();
 });
 const { app } = await startApp({
@@ -18,11 +21,15 @@ const { app } = await startApp({
   WEBHOOK_RETRY_BASE_MS: '20',
   WEBHOOK_RELAY_INTERVAL_MS: '20',
   WEBHOOK_RETRY_PERIOD: '1s',
+  // Published by the test itself (picopay_sequence_events), so that the user's own opening event is published
+  // before the endpoint exists and only the synthetic event reaches it.
+  EVENTS_SEQUENCE_INTERVAL_MS: '0',
 });
 const db = sql();
 
 test('an endpoint failing for longer than WEBHOOK_RETRY_PERIOD is disabled, with its reason and a metric', async () => {
   const user = await createUser(app);
+  await db.query('SELECT * FROM picopay_sequence_events(1000)');
   const receiver = await startReceiver(() => 'fail');
   after(() => receiver.close());
   const headers = { 'x-api-key': KEYS.admin, 'content-type': 'application/json' };

@@ -12,12 +12,18 @@ const ENV = {
   WEBHOOK_RELAY_INTERVAL_MS: '20',
   // Long: the stop, not the timeout, must end the hanging request.
   WEBHOOK_TIMEOUT_MS: '30000',
+  // Published by the tests themselves (picopay_sequence_events), so that the user's own opening event is published
+  // before the endpoint exists and only the synthetic events reach it.
+  EVENTS_SEQUENCE_INTERVAL_MS: '0',
 };
 const created: number[] = [];
 after(async () => {
   const cleanup = new pg.Client({ connectionString: DATABASE_URL });
   await cleanup.connect();
   await cleanup.query('DELETE FROM webhook_endpoints WHERE id = ANY ($1::bigint[])', [created]);
+  // The synthetic events this file published (no movement behind them) go too: `npm run verify` pairs events with
+  // movements, and the next files check it.
+  await cleanup.query(`DELETE FROM events WHERE type <> 'charge.declined' AND (data::json ->> 'id') IS NULL`);
   await cleanup.end();
 });
 const db = sql();
@@ -27,6 +33,7 @@ test('a delivery in flight when the server stops is delivered again by the next 
   after(() => receiver.close());
   const { app: first } = await startApp(ENV);
   const user = await createUser(first);
+  await db.query('SELECT * FROM picopay_sequence_events(1000)');
   const res = await first.inject({
     method: 'POST',
     url: '/webhook-endpoints',

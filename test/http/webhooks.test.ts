@@ -12,6 +12,9 @@ const ENV = {
   WEBHOOK_RETRY_BASE_MS: '20',
   WEBHOOK_RELAY_INTERVAL_MS: '20',
   WEBHOOK_TIMEOUT_MS: '300',
+  // Published by the tests themselves (picopay_sequence_events), so that the user's own opening event is published
+  // before the endpoint exists and only the synthetic events reach it.
+  EVENTS_SEQUENCE_INTERVAL_MS: '0',
 };
 const created: number[] = [];
 // Registered first, so it runs before the apps and pools close: later files' servers must not relay to these.
@@ -19,11 +22,15 @@ after(async () => {
   const cleanup = new pg.Client({ connectionString: DATABASE_URL });
   await cleanup.connect();
   await cleanup.query('DELETE FROM webhook_endpoints WHERE id = ANY ($1::bigint[])', [created]);
+  // The synthetic events this file published (no movement behind them) go too: `npm run verify` pairs events with
+  // movements, and the next files check it.
+  await cleanup.query(`DELETE FROM events WHERE type <> 'charge.declined' AND (data::json ->> 'id') IS NULL`);
   await cleanup.end();
 });
 const { app } = await startApp(ENV);
 const db = sql();
 const user = await createUser(app);
+await db.query('SELECT * FROM picopay_sequence_events(1000)');
 
 function admin(target: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown) {
   return target.inject({

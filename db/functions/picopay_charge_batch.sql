@@ -9,6 +9,8 @@
 -- timeout on an account, lost connection) rolls the whole batch back. A charge spends only the available balance
 -- (balance - held, see picopay_authorize); only when that is short are the account's expired holds settled first
 -- (lazy expiry, at most once per account and batch), so the common path does no extra work.
+-- A lone charge (BATCH_ENABLED=false) is a batch of one, not a second implementation of the charge; with plans
+-- made once per session (plan_cache_mode below) it costs about what a dedicated single-charge function costs.
 CREATE OR REPLACE FUNCTION picopay_charge_batch(p_client text[], p_key text[], p_fingerprint bytea[], p_user_id bigint[],
   p_currency text[], p_amount bigint[], p_description text[], p_metadata jsonb[], p_retention interval,
   p_decline_retention interval)
@@ -20,6 +22,11 @@ SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
 -- Index lookups by key whatever the statistics say: plans cached while a table was empty must not become
 -- sequential scans as it grows (test/db/plans.test.ts).
 SET enable_seqscan = off
+-- Generic plans, made once per session: the parameters are arrays, whose length a custom plan knows, so PostgreSQL
+-- would judge the generic plan costlier and plan every statement afresh on every call, most of what made a lone charge
+-- (a batch of one) slower than a dedicated function (docs/BENCHMARKS.md, "A lone charge"). With enable_seqscan off
+-- the generic plans use the same indexes (test/db/plans.test.ts).
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
   i int;
@@ -33,7 +40,6 @@ DECLARE
   expired_checked bigint[] := '{}';
   acct accounts;
   entry ledger_entries;
-  entry_ids regclass := pg_get_serial_sequence('ledger_entries', 'id')::regclass;
   entries ledger_entries[] := '{}';
   created_bodies text[] := '{}';
   claimed_together boolean := true;
@@ -43,14 +49,13 @@ DECLARE
 BEGIN
   -- Lock the batch's accounts in id order, then work on their balances in memory: a hot account is updated once
   -- per batch instead of once per charge.
-  SELECT coalesce(array_agg(a ORDER BY a.id), '{}') INTO locked FROM (
+  SELECT coalesce(array_agg(a ORDER BY a.id), '{}'), coalesce(array_agg(a.id ORDER BY a.id), '{}'),
+         coalesce(array_agg(a.balance ORDER BY a.id), '{}'), coalesce(array_agg(a.held ORDER BY a.id), '{}')
+    INTO locked, ids, balances, helds FROM (
     SELECT * FROM accounts
      WHERE (user_id, currency) IN (SELECT * FROM unnest(p_user_id, p_currency))
      ORDER BY id
        FOR UPDATE) a;
-  SELECT coalesce(array_agg(a.id ORDER BY a.id), '{}'), coalesce(array_agg(a.balance ORDER BY a.id), '{}'),
-         coalesce(array_agg(a.held ORDER BY a.id), '{}')
-    INTO ids, balances, helds FROM unnest(locked) a;
   -- Claim every new key of the batch in one statement. It waits (lock_timeout) on a key that an uncommitted
   -- transaction elsewhere holds; if that times out, nothing of it is kept (one subtransaction for the batch) and
   -- each item claims alone, so that only its own item is key_in_use. A batch of one claims alone at once: it would
@@ -108,7 +113,7 @@ BEGIN
         acct.balance := balances[j];
         acct.held := helds[j];
         entry := NULL;
-        entry.id := nextval(entry_ids);
+        entry.id := nextval('ledger_entries_id_seq'); -- ledger_entries.id's identity sequence, resolved once per plan
         entry.account_id := acct.id;
         entry.user_id := acct.user_id;
         entry.type := 'charge';

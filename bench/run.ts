@@ -13,6 +13,7 @@ import { pgbenchAvailable, pgbenchBaseline } from './pgbench-baseline.ts';
 import { sqlBaseline } from './sql-baseline.ts';
 import { measureReplication, patroniSkipReason } from './ha-cluster.ts';
 import { authorizeCaptureRows } from './hold-pairs.ts';
+import { uniqueWebhookRow } from './outbox.ts';
 
 if (process.argv[2] === 'overload') {
   process.argv.splice(2, 1);
@@ -41,6 +42,7 @@ const connections = Number(values.connections);
 const poolSize = Number(values.pool);
 const generator = pickGenerator(values.generator);
 const API_KEY = 'bench_client_key_000000000000000001';
+const ADMIN_KEY = 'bench_admin_key_0000000000000000001';
 
 const cleanups: Resource<unknown>[] = [];
 async function main(): Promise<void> {
@@ -61,6 +63,9 @@ async function main(): Promise<void> {
   const serverEnv = {
     DATABASE_URL: database.value,
     APP_API_KEYS: `bench:${API_KEY}`,
+    // The unique-webhook row registers an endpoint (admin API) on a receiver in this process, on loopback.
+    APP_ADMIN_API_KEYS: `bench-admin:${ADMIN_KEY}`,
+    WEBHOOK_URL_ALLOWLIST: '127.0.0.1',
     RATE_LIMIT_MAX: '0',
     DB_POOL_SIZE: String(poolSize),
     ...tuning,
@@ -113,6 +118,15 @@ async function main(): Promise<void> {
       ...m,
     });
     log(`  ${Math.round(m.rps)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, errors ${m.errors}, non-2xx ${m.non2xx}`);
+  }
+  if (values.only === undefined || 'unique-webhook'.includes(values.only)) {
+    const run = { generator, connections, warmupS, durationS, log };
+    const unique = scenarios(ctx)[0]!;
+    const uniqueRow = rows.find((r) => r.name === 'unique');
+    const adminKey = ADMIN_KEY;
+    rows.push(
+      await uniqueWebhookRow({ ...run, target: up.value, adminKey, databaseUrl: database.value, unique, uniqueRow }),
+    );
   }
   if (values.only === undefined || 'authorize-capture'.includes(values.only)) {
     const sqlClients = Number(values['sql-clients']);

@@ -31,7 +31,8 @@ export interface Resource<T> {
   release(): Promise<void>;
 }
 
-export async function freshDatabase(): Promise<Resource<string>> {
+/** extraFlags: server flags for the embedded cluster only (a DATABASE_URL server is used as configured). */
+export async function freshDatabase(extraFlags: readonly string[] = []): Promise<Resource<string>> {
   const given = process.env.DATABASE_URL;
   let serverUrl: string;
   let stopServer = async (): Promise<void> => {};
@@ -44,7 +45,7 @@ export async function freshDatabase(): Promise<Resource<string>> {
       port,
       database: 'postgres',
       log,
-      postgresFlags: ['-c', 'max_connections=200'],
+      postgresFlags: ['-c', 'max_connections=200', ...extraFlags],
     });
     serverUrl = embedded.url;
     stopServer = async () => {

@@ -44,7 +44,7 @@ export interface OverloadBounds {
 // flight, 100 charges on one account) and well under what one process holds for a second at full throughput.
 export function overloadBoundsFrom(env: Env): OverloadBounds {
   return {
-    maxInflightRequests: int(env, 'MAX_INFLIGHT_REQUESTS', 2000, 0, 1_000_000),
+    maxInflightRequests: int(env, 'MAX_INFLIGHT_REQUESTS', 1100, 0, 1_000_000),
     maxEventLoopDelayMs: int(env, 'MAX_EVENT_LOOP_DELAY_MS', 2000, 0, 60_000),
     maxQueuedChargesPerAccount: int(env, 'MAX_QUEUED_CHARGES_PER_ACCOUNT', 1000, 1, 1_000_000),
     requestDeadlineMs: int(env, 'REQUEST_DEADLINE_MS', 6000, 50, 600_000),

@@ -1,4 +1,5 @@
 import type { Db } from '../db/pool.ts';
+import { runEvery, type Periodic } from '../lib/periodic.ts';
 import { eventRepository } from './repository.ts';
 
 export interface EventPurgeSettings {
@@ -31,9 +32,7 @@ export async function purgeEvents(db: Db, settings: EventPurgeSettings): Promise
   return { deleted, ran: true };
 }
 
-export interface EventPurger {
-  stop(): Promise<void>;
-}
+export type EventPurger = Periodic;
 
 /**
  * The server's event purge, every intervalMs (IDEMPOTENCY_PURGE_INTERVAL_MS, the idempotency purge's cadence): one
@@ -45,21 +44,5 @@ export function startEventPurger(
   settings: EventPurgeSettings & { readonly intervalMs: number },
   onRun: (result: EventPurgeResult | Error) => void,
 ): EventPurger {
-  let running: Promise<void> | undefined;
-  const run = (): void => {
-    if (running !== undefined) return;
-    running = purgeEvents(db, settings)
-      .then(onRun, (error: unknown) => onRun(error instanceof Error ? error : new Error(String(error))))
-      .finally(() => {
-        running = undefined;
-      });
-  };
-  const timer = setInterval(run, settings.intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return runEvery(settings.intervalMs, () => purgeEvents(db, settings), onRun);
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../db/pool.ts';
+import { runEvery, type Periodic } from '../lib/periodic.ts';
 import { purgeStep } from './repository.ts';
 import type { Retention } from './retention.ts';
 
@@ -32,10 +33,7 @@ export async function purgeExpired(db: Db, settings: PurgeSettings): Promise<Pur
   return { deleted, ran: true, more: true };
 }
 
-export interface Purger {
-  /** Stops the timer and waits for a run in progress. */
-  stop(): Promise<void>;
-}
+export type Purger = Periodic;
 
 /**
  * The server's purge: every intervalMs, one run at a time in this process (a slow run delays the next, never
@@ -46,21 +44,5 @@ export function startPurger(
   settings: PurgeSettings & { readonly intervalMs: number },
   onRun: (result: PurgeResult | Error) => void,
 ): Purger {
-  let running: Promise<void> | undefined;
-  const run = (): void => {
-    if (running !== undefined) return;
-    running = purgeExpired(db, settings)
-      .then(onRun, (error: unknown) => onRun(error instanceof Error ? error : new Error(String(error))))
-      .finally(() => {
-        running = undefined;
-      });
-  };
-  const timer = setInterval(run, settings.intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return runEvery(settings.intervalMs, () => purgeExpired(db, settings), onRun);
 }

@@ -62,7 +62,8 @@ BEGIN
   -- Webhooks: the admin API's create and delete, the relay's claim, record and release, and its purge of old
   -- attempts (all SECURITY DEFINER).
   EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_webhook_create, picopay_webhook_delete, picopay_webhook_claim,
-                  picopay_webhook_record, picopay_webhook_release, picopay_webhook_purge_attempts TO %I', app);
+                  picopay_webhook_record, picopay_webhook_record_delivered, picopay_webhook_release,
+                  picopay_webhook_purge_attempts TO %I', app);
   -- The admin API reads endpoints (every column but the signing secret, which only the relay's claim returns) and
   -- their attempt log.
   EXECUTE format('GRANT SELECT (id, url, description, event_types, created_by, created_at, delivered_seq, failures,

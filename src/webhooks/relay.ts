@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/pool.ts';
 import { deliver } from './deliver.ts';
 import type { WebhookMetrics } from './metrics.ts';
-import { webhookRepository as repo, type Claimed, type PublishedEvent } from './repository.ts';
+import { webhookRepository as repo, type Claimed, type Delivered, type PublishedEvent } from './repository.ts';
 
 /** Events delivered per claim; then the endpoint is released (and claimed again at once if more are waiting). */
 const BATCH = 100;
@@ -23,7 +23,10 @@ export interface RelaySettings {
 }
 
 export interface Relay {
-  /** Stops claiming, cuts deliveries in flight short (not recorded: they are delivered again) and releases leases. */
+  /**
+   * Stops claiming, cuts deliveries in flight short (not recorded: they are delivered again), records the successes
+   * held before them and releases leases.
+   */
   stop(): Promise<void>;
 }
 
@@ -51,15 +54,46 @@ interface Context {
   readonly stopping: AbortSignal;
 }
 
-/** One POST of one event, recorded: 'delivered', 'retry', 'disabled', 'lost', or 'stopped' (not recorded). */
-async function attempt(ctx: Context, c: Claimed, e: PublishedEvent, failures: number): Promise<string> {
+/**
+ * A claimed endpoint's batch in progress. Its 2xx are held here and recorded in one call (picopay_webhook_record_
+ * delivered) at the batch's end, before a failure is recorded, when stopping, and once a delivery timeout has passed
+ * since the lease was last renewed (the lease, 2 timeouts + 5 s, then outlasts the next delivery). A crash before
+ * that call means those events are delivered again: at least once, receivers deduplicate on webhook-id.
+ */
+interface Run {
+  readonly c: Claimed;
+  pending: Delivered[];
+  renewedAt: number;
+}
+
+/** Records the held successes in one transaction and renews the lease: 'delivered', or 'lost' (stop). */
+async function flush(ctx: Context, run: Run): Promise<'delivered' | 'lost'> {
+  if (run.pending.length === 0) return 'delivered';
+  const done = run.pending;
+  const renewing = Date.now();
+  run.pending = [];
+  const result = await repo.recordDelivered(ctx.db, run.c.endpoint_id, ctx.owner, done, ctx.leaseMs);
+  run.renewedAt = renewing;
+  return result;
+}
+
+/** One POST of one event: 'delivered' (held for the batch's record), 'retry', 'disabled', 'lost', or 'stopped'. */
+async function attempt(ctx: Context, run: Run, e: PublishedEvent, failures: number): Promise<string> {
   const { settings, metrics } = ctx;
+  const { c } = run;
   const webhookId = webhookIdOf(e.seq);
   const delivery = { url: c.url, secret: c.secret, webhookId, body: payloadOf(e) };
   const options = { timeoutMs: settings.timeoutMs, allowlist: settings.allowlist, signal: ctx.stopping };
   const outcome = await deliver(delivery, options);
   // Cut short by the server stopping: the receiver may or may not have it; it is delivered again after restart.
   if (ctx.stopping.aborted && !outcome.delivered) return 'stopped';
+  if (outcome.delivered) {
+    metrics.delivery(failures > 0 ? 'retried' : 'delivered');
+    run.pending.push({ seq: e.seq, webhookId, status: outcome.status ?? null, durationMs: outcome.durationMs });
+    return 'delivered';
+  }
+  // The successes before this failure are recorded first: the log stays in order and the position reaches them.
+  const flushed = await flush(ctx, run);
   const result = await repo.record(ctx.db, {
     endpointId: c.endpoint_id,
     owner: ctx.owner,
@@ -67,13 +101,13 @@ async function attempt(ctx: Context, c: Claimed, e: PublishedEvent, failures: nu
     webhookId,
     status: outcome.status,
     error: outcome.error,
-    delivered: outcome.delivered,
+    delivered: false,
     durationMs: outcome.durationMs,
     retryMs: retryDelayMs(settings.retryBaseMs, failures),
     retryPeriodMs: settings.retryPeriodMs,
     leaseMs: ctx.leaseMs,
   });
-  metrics.delivery(outcome.delivered ? (failures > 0 ? 'retried' : 'delivered') : 'failed');
+  metrics.delivery('failed');
   if (result === 'disabled') {
     metrics.disabled();
     ctx.log.warn(
@@ -81,23 +115,29 @@ async function attempt(ctx: Context, c: Claimed, e: PublishedEvent, failures: nu
       'webhook endpoint disabled after failing for the retry period',
     );
   }
-  return result;
+  return flushed === 'lost' ? 'lost' : result;
 }
 
 /** Delivers one claimed endpoint's next events in seq order; true when a full batch went out (more may wait). */
 async function runEndpoint(ctx: Context, c: Claimed): Promise<boolean> {
+  const run: Run = { c, pending: [], renewedAt: Date.now() };
   let released = false;
   try {
     const { events, newest } = await repo.nextEvents(ctx.db, c, BATCH);
     let failures = c.failures;
+    let outcome = 'delivered';
     for (const e of events) {
       if (ctx.stopping.aborted) break;
-      const result = await attempt(ctx, c, e, failures);
-      // retry, disabled and lost: the record dropped the lease (or it is another instance's now).
-      if (result !== 'delivered') return ((released = result !== 'stopped'), false);
+      if (Date.now() - run.renewedAt >= ctx.settings.timeoutMs) outcome = await flush(ctx, run);
+      if (outcome === 'delivered') outcome = await attempt(ctx, run, e, failures);
+      if (outcome !== 'delivered') break;
       failures = 0;
     }
-    const complete = !ctx.stopping.aborted;
+    // retry, disabled and lost: the record dropped the lease (or it is another instance's now).
+    if (outcome !== 'delivered' && outcome !== 'stopped') return ((released = true), false);
+    // The held successes (all of the batch's, or those before a delivery that stopping cut short) are recorded.
+    if ((await flush(ctx, run)) === 'lost') return ((released = true), false);
+    const complete = outcome === 'delivered' && !ctx.stopping.aborted;
     await repo.release(ctx.db, c.endpoint_id, ctx.owner, complete && events.length < BATCH ? newest : null);
     released = true;
     return complete && events.length === BATCH;
@@ -113,6 +153,7 @@ async function runEndpoint(ctx: Context, c: Claimed): Promise<boolean> {
  * Every instance runs one. Each tick claims due endpoints (a lease, FOR UPDATE SKIP LOCKED) up to the free slots of
  * `concurrency`, and delivers each endpoint's events in seq order, one at a time: the lease outlasts a delivery's
  * timeout, so no two instances deliver to one endpoint at once. A failed event is retried before any later one.
+ * Successes are recorded in bulk (see Run): one transaction per batch rather than one per event.
  */
 export function startRelay(db: Db, settings: RelaySettings, metrics: WebhookMetrics, log: FastifyBaseLogger): Relay {
   const stopping = new AbortController();

@@ -75,6 +75,14 @@ export interface AttemptRecord {
 
 export type RecordResult = 'delivered' | 'retry' | 'disabled' | 'lost';
 
+/** One 2xx the relay holds in memory until its batch is recorded (recordDelivered). */
+export interface Delivered {
+  readonly seq: bigint;
+  readonly webhookId: string;
+  readonly status: number | null;
+  readonly durationMs: number;
+}
+
 // The next events of the endpoint's types after its position, and the newest seq published (one snapshot): when
 // none of the endpoint's types lies in between, its position may move up to that seq.
 const NEXT_EVENTS_SQL = `
@@ -152,6 +160,28 @@ export const webhookRepository = {
         a.retryMs,
         a.retryPeriodMs,
         a.leaseMs,
+      ],
+    );
+    return rows[0]!.result;
+  },
+  /** Records a run of successful deliveries (in seq order) in one call: 'delivered' or 'lost' (see the function). */
+  async recordDelivered(
+    db: Db,
+    endpointId: bigint,
+    owner: string,
+    done: readonly Delivered[],
+    leaseMs: number,
+  ): Promise<'delivered' | 'lost'> {
+    const { rows } = await db.query<{ result: 'delivered' | 'lost' }>(
+      'SELECT picopay_webhook_record_delivered($1, $2, $3::bigint[], $4::text[], $5::integer[], $6::integer[], $7) AS result',
+      [
+        endpointId.toString(),
+        owner,
+        done.map((d) => d.seq.toString()),
+        done.map((d) => d.webhookId),
+        done.map((d) => d.status),
+        done.map((d) => d.durationMs),
+        leaseMs,
       ],
     );
     return rows[0]!.result;

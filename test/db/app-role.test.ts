@@ -114,6 +114,7 @@ test('the application role executes exactly the entry points and renderers, and 
     'picopay_webhook_delete',
     'picopay_webhook_purge_attempts',
     'picopay_webhook_record',
+    'picopay_webhook_record_delivered',
     'picopay_webhook_release',
   ]);
   const app = await asApp();
@@ -135,10 +136,10 @@ test('every entry point is SECURITY DEFINER with a pinned search_path (pg_temp l
         AND proname IN ('picopay_charge', 'picopay_charge_batch', 'picopay_credit', 'picopay_refund', 'picopay_create_user',
                         'picopay_purge_keys', 'picopay_authorize', 'picopay_capture', 'picopay_void', 'picopay_expire_holds',
                         'picopay_sequence_events', 'picopay_purge_events', 'picopay_webhook_create', 'picopay_webhook_delete',
-                        'picopay_webhook_claim', 'picopay_webhook_record', 'picopay_webhook_release',
-                        'picopay_webhook_purge_attempts')`,
+                        'picopay_webhook_claim', 'picopay_webhook_record', 'picopay_webhook_record_delivered',
+                        'picopay_webhook_release', 'picopay_webhook_purge_attempts')`,
   );
-  assert.equal(rows.length, 18);
+  assert.equal(rows.length, 19);
   for (const r of rows) {
     assert.ok(r.definer, `${r.name} is SECURITY DEFINER`);
     assert.ok(r.config?.includes('search_path=pg_catalog, public, pg_temp'), `${r.name}: ${r.config}`);

@@ -37,7 +37,11 @@ test('a held account lock: fast 503s, live /health, lock freed, then charges res
     const byStatus = countBy(blocked, (r) => r.status);
     assert.equal(health.status, 200, '/health answers while charges wait on the lock');
     assert.deepEqual(byStatus, { 503: keys.length });
-    for (const r of blocked) assert.equal(JSON.parse(r.body).code, 'database_unavailable');
+    // Group commit: the batch's lock wait times out (database_unavailable). One transaction per charge
+    // (BATCH_ENABLED=false): charges queue for the two pool slots in order until their request deadline, so those
+    // still queued when it passes get outcome_unknown (src/payments/lone-charges.ts). Either way nothing is recorded:
+    // the retries below are charged once each.
+    for (const r of blocked) assert.match(JSON.parse(r.body).code, /^(database_unavailable|outcome_unknown)$/);
 
     const lingering = await side.query(
       `SELECT count(*)::int AS n FROM pg_stat_activity

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 
 export type Answer = 'ok' | 'fail' | 'hang' | 'reset';
@@ -103,5 +104,21 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Registered with after() before the file starts its apps: deletes the endpoints the file created (so later files'
+ * servers never relay to them) and the synthetic events it published (no movement behind them: `npm run verify`
+ * pairs events with movements, and the next files check it).
+ */
+export async function deleteWebhookFixtures(databaseUrl: string, endpointIds: readonly number[]): Promise<void> {
+  const cleanup = new pg.Client({ connectionString: databaseUrl });
+  await cleanup.connect();
+  try {
+    await cleanup.query('DELETE FROM webhook_endpoints WHERE id = ANY ($1::bigint[])', [endpointIds]);
+    await cleanup.query(`DELETE FROM events WHERE type <> 'charge.declined' AND (data::json ->> 'id') IS NULL`);
+  } finally {
+    await cleanup.end();
   }
 }

@@ -2,20 +2,11 @@
 // here), with the reason; every attempt is in its log; the metrics count the failures and the disabling.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { createUser, DATABASE_URL, KEYS, sql, startApp } from '../helpers/app.ts';
-import { startReceiver, until } from '../helpers/webhook-receiver.ts';
+import { deleteWebhookFixtures, startReceiver, until } from '../helpers/webhook-receiver.ts';
 
 const created: number[] = [];
-after(async () => {
-  const cleanup = new pg.Client({ connectionString: DATABASE_URL });
-  await cleanup.connect();
-  await cleanup.query('DELETE FROM webhook_endpoints WHERE id = ANY ($1::bigint[])', [created]);
-  // The synthetic events this file published (no movement behind them) go too: `npm run verify` pairs events with
-  // movements, and the next files check it.
-  await cleanup.query(`DELETE FROM events WHERE type <> 'charge.declined' AND (data::json ->> 'id') IS NULL`);
-  await cleanup.end();
-});
+after(() => deleteWebhookFixtures(DATABASE_URL, created));
 const { app } = await startApp({
   WEBHOOK_URL_ALLOWLIST: '127.0.0.1',
   WEBHOOK_RETRY_BASE_MS: '20',

@@ -3,9 +3,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { createUser, DATABASE_URL, KEYS, sql, startApp } from '../helpers/app.ts';
-import { startReceiver, until, type Receiver } from '../helpers/webhook-receiver.ts';
+import { deleteWebhookFixtures, startReceiver, until, type Receiver } from '../helpers/webhook-receiver.ts';
 
 const ENV = {
   WEBHOOK_URL_ALLOWLIST: '127.0.0.1',
@@ -18,15 +17,7 @@ const ENV = {
 };
 const created: number[] = [];
 // Registered first, so it runs before the apps and pools close: later files' servers must not relay to these.
-after(async () => {
-  const cleanup = new pg.Client({ connectionString: DATABASE_URL });
-  await cleanup.connect();
-  await cleanup.query('DELETE FROM webhook_endpoints WHERE id = ANY ($1::bigint[])', [created]);
-  // The synthetic events this file published (no movement behind them) go too: `npm run verify` pairs events with
-  // movements, and the next files check it.
-  await cleanup.query(`DELETE FROM events WHERE type <> 'charge.declined' AND (data::json ->> 'id') IS NULL`);
-  await cleanup.end();
-});
+after(() => deleteWebhookFixtures(DATABASE_URL, created));
 const { app } = await startApp(ENV);
 const db = sql();
 const user = await createUser(app);

@@ -72,8 +72,9 @@ BEGIN
   EXECUTE format('GRANT SELECT ON TABLE webhook_attempts TO %I', app);
   -- Read paths (SECURITY INVOKER renderers over the readable tables; GET /events reads events).
   EXECUTE format('GRANT SELECT ON TABLE users, accounts, ledger_entries, authorizations, events TO %I', app);
-  EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_user_json, picopay_transaction_json, picopay_redacted,
-                  picopay_json, picopay_major, picopay_timestamp, picopay_authorization_json TO %I', app);
+  EXECUTE format('GRANT EXECUTE ON FUNCTION picopay_user_json, picopay_transaction_json, picopay_entry_json,
+                  picopay_redacted, picopay_json, picopay_major, picopay_timestamp, picopay_authorization_json TO %I',
+                 app);
 
   -- Single-URL mode: the migrating login switches its server sessions to the role (SET ROLE), which needs
   -- membership. Granted when allowed (a CREATEROLE login that created the role); a superuser needs none.

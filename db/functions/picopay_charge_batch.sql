@@ -42,6 +42,8 @@ DECLARE
   entry ledger_entries;
   entries ledger_entries[] := '{}';
   created_bodies text[] := '{}';
+  created_transactions text[] := '{}';
+  rendered text;
   claimed_together boolean := true;
   fresh text[];
   taken text[] := '{}';
@@ -125,9 +127,12 @@ BEGIN
         entry.metadata := p_metadata[i];
         entry.created_at := now();
         outcome := 'created'; status := 200; code := NULL;
-        body := picopay_money_response('Charge processed successfully', entry, acct);
+        -- Rendered once, for the response and the event: a charge being created has no refunds to look up.
+        rendered := picopay_entry_json(entry, acct.exponent, acct.currency, 0, '');
+        body := picopay_money_body('Charge processed successfully', rendered, acct);
         entries := entries || entry;
         created_bodies := created_bodies || body;
+        created_transactions := created_transactions || rendered;
       ELSE
         SELECT * INTO why FROM picopay_decline(p_user_id[i], p_currency[i]);
         outcome := 'declined'; status := why.status; code := why.code;
@@ -144,12 +149,12 @@ BEGIN
       FROM unnest(entries) WITH ORDINALITY AS e
       JOIN unnest(created_bodies) WITH ORDINALITY AS c(body, ordinality) USING (ordinality)
      WHERE k.client = e.client AND k.key = e.idempotency_key;
-    -- The outbox (#18): one charge.succeeded event per entry, in the same transaction, one statement for the batch.
-    -- Its data is the response's transaction object, rendered again from the same entry (same bytes: a new charge
-    -- has no refunds).
+    -- The outbox (#18): one charge.succeeded event per entry, in the same transaction, one statement for the batch,
+    -- its data the very text of the response's transaction object.
     INSERT INTO events (type, client, user_id, data, created_at)
-    SELECT 'charge.succeeded', e.client, e.user_id, picopay_transaction_json(e, a.exponent, a.currency), e.created_at
-      FROM unnest(entries) e JOIN unnest(locked) a ON a.id = e.account_id
+    SELECT 'charge.succeeded', e.client, e.user_id, t.data, e.created_at
+      FROM unnest(entries) WITH ORDINALITY AS e
+      JOIN unnest(created_transactions) WITH ORDINALITY AS t(data, ordinality) USING (ordinality)
      ORDER BY e.id;
   END IF;
   UPDATE accounts a SET balance = b.new_balance

@@ -6,6 +6,7 @@ RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
   entry ledger_entries;
+  rendered text;
   body text;
 BEGIN
   INSERT INTO ledger_entries (account_id, user_id, type, amount, balance_after, client, idempotency_key,
@@ -13,11 +14,11 @@ BEGIN
   VALUES (acct.id, acct.user_id, p_type, p_signed_amount, acct.balance, p_client, p_key, p_description, p_metadata,
           p_refund_of)
   RETURNING * INTO entry;
-  body := picopay_money_response(p_message, entry, acct);
+  rendered := picopay_transaction_json(entry, acct.exponent, acct.currency);
+  body := picopay_money_body(p_message, rendered, acct);
   -- The outbox (#18): refund.succeeded or credit.succeeded, its data the response's transaction object.
   INSERT INTO events (type, client, user_id, data, created_at)
-  VALUES (p_type || '.succeeded', p_client, entry.user_id, picopay_transaction_json(entry, acct.exponent, acct.currency),
-          entry.created_at);
+  VALUES (p_type || '.succeeded', p_client, entry.user_id, rendered, entry.created_at);
   PERFORM picopay_complete_key(p_client, p_key, 200::smallint, NULL, body, entry.id);
   RETURN body;
 END $$;

@@ -97,6 +97,7 @@ test('the application role executes exactly the entry points and renderers, and 
     'picopay_charge_batch',
     'picopay_create_user',
     'picopay_credit',
+    'picopay_entry_json',
     'picopay_expire_holds',
     'picopay_json',
     'picopay_major',

@@ -20,7 +20,7 @@ import { registerProblems } from './plugins/app/problems.ts';
 import { registerRateLimit } from './plugins/app/rate-limit.ts';
 import { registerSecurityHeaders } from './plugins/app/security-headers.ts';
 import { validatorCompiler } from './plugins/app/validator.ts';
-import { lazyChildLogger } from './plugins/external/request-logger.ts';
+import { AccessLogController, lazyChildLogger } from './plugins/external/request-logger.ts';
 import { serviceRoutes } from './service/routes.ts';
 import { createServices } from './services.ts';
 import { userRoutes } from './users/routes.ts';
@@ -78,6 +78,7 @@ function fastifyOptions(options: AppOptions): FastifyServerOptions {
       redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization'], censor: '[redacted]' },
     },
     childLoggerFactory: lazyChildLogger,
+    logController: new AccessLogController(),
     bodyLimit: config.bodyLimitBytes,
     // A caller's X-Request-Id is kept when it is safe to log; otherwise a fresh one.
     requestIdHeader: false,

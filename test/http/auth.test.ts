@@ -251,4 +251,13 @@ test('logs never contain an API key, and name the client with its masked key', a
       'the request-completed line carries the caller',
     );
   }
+  // One access line per request: the request, its status and time, and the caller, when it is answered.
+  type AccessLine = { msg?: string; client?: string; req?: { method?: string; url?: string }; res?: object };
+  const access = logLines.map((l) => JSON.parse(l) as AccessLine).filter((l) => l.msg === 'request completed');
+  assert.equal(logLines.filter((l) => l.includes('incoming request')).length, 0, 'no separate incoming-request line');
+  const line = access.find((l) => l.client === CLIENT_OF[KEYS.admin] && l.req?.url === '/users');
+  assert.ok(line, 'an access line for POST /users by the admin client');
+  assert.equal(line.req?.method, 'POST');
+  assert.deepEqual(line.res, { statusCode: 201 });
+  assert.equal(typeof (line as { responseTime?: unknown }).responseTime, 'number');
 });

@@ -17,7 +17,7 @@ test('two workers serve one port; a same-key storm across them debits once; SIGT
       server
         .output()
         .split('\n')
-        .filter((line) => line.includes('"incoming request"') && line.includes('"url":"/charge"'))
+        .filter((line) => line.includes('"request completed"') && line.includes('"url":"/charge"'))
         .map((line) => JSON.parse(line).pid),
     );
     assert.equal(pids.size, 2, 'both workers answered charges');

@@ -112,7 +112,7 @@ test('WEB_CONCURRENCY=2: every worker serves HTTPS', { skip }, async () => {
       server
         .output()
         .split('\n')
-        .filter((line) => line.includes('"incoming request"') && line.includes('"url":"/health"'))
+        .filter((line) => line.includes('"request completed"') && line.includes('"url":"/health"'))
         .map((line) => JSON.parse(line).pid),
     );
     assert.equal(pids.size, 2, 'both workers answered over TLS');
